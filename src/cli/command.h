@@ -1,0 +1,18 @@
+// How subcommands plug into the `llmbatch` executable: each group of
+// commands lives in its own file and registers itself on the CLI11 app. A
+// subcommand's callback stores what to run in `CommandAction`; main() runs it
+// after parsing and turns llmbatch::Error into a message and exit code 2.
+#pragma once
+
+#include <functional>
+
+#include <CLI/CLI.hpp>
+
+namespace llmbatch::cli {
+
+using CommandAction = std::function<int()>;
+
+// model random, inspect
+void add_model_commands(CLI::App& app, CommandAction& action);
+
+}  // namespace llmbatch::cli
