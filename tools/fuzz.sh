@@ -1,0 +1,37 @@
+#!/usr/bin/env bash
+# Builds the libFuzzer targets with clang and runs each for a bounded time.
+#   tools/fuzz.sh [SECONDS_PER_TARGET]   (default 30)
+# Seeds come from the committed fixtures; crashes are written to
+# build-fuzz/artifacts/ and make the script fail.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+seconds=${1:-30}
+build=build-fuzz
+cmake -S . -B "$build" -G Ninja -DLLMBATCH_FUZZ=ON -DCMAKE_BUILD_TYPE=RelWithDebInfo \
+  -DCMAKE_C_COMPILER=clang -DCMAKE_CXX_COMPILER=clang++ >/dev/null
+ninja -C "$build" -j"$(nproc)" >/dev/null
+
+seed_dir() {  # seed_dir NAME FILES...: a fresh corpus dir holding copies of FILES
+  local dir="$build/corpus/$1"; shift
+  rm -rf "$dir" && mkdir -p "$dir"
+  local i=0
+  for f in "$@"; do [[ -f $f ]] && cp "$f" "$dir/seed$((i++))"; done
+  echo "$dir"
+}
+
+run() {  # run TARGET CORPUS_DIR
+  local target=$1 corpus=$2
+  mkdir -p "$build/artifacts"
+  echo "fuzz: $target for ${seconds}s"
+  "$build/tests/fuzz/$target" "$corpus" -max_total_time="$seconds" -max_len=65536 -timeout=10 \
+    -rss_limit_mb=4096 -artifact_prefix="$build/artifacts/$target-" -print_final_stats=1 2>&1 |
+    grep -E "^(stat::number_of_executed_units|Done|==[0-9]+==ERROR|SUMMARY)" || true
+  return "${PIPESTATUS[0]}"
+}
+
+run fuzz_safetensors_header "$(seed_dir safetensors tests/fixtures/malformed_models/*/model.safetensors)"
+run fuzz_model_config "$(seed_dir config tests/fixtures/malformed_models/*/config.json)"
+if [[ -x $build/tests/fuzz/fuzz_tokenizer_encode ]]; then
+  run fuzz_tokenizer_encode "$(seed_dir tokenizer tests/fixtures/tokenizers/*/*.txt)"
+fi
+echo "fuzz: no crash"
