@@ -1,6 +1,7 @@
 #include "model/random_model.h"
 
 #include <algorithm>
+#include <array>
 #include <filesystem>
 #include <fstream>
 #include <thread>
@@ -64,15 +65,32 @@ std::vector<Preset> presets() {
 
 bool is_norm(const std::string& name) { return name.ends_with("norm.weight"); }
 
+// Four consecutive elements [4 * block, 4 * block + 4) of a tensor: one
+// Philox call gives 128 bits, two Box-Muller pairs.
+std::array<float, 4> random_weight_block(const RandomModelOptions& o, bool norm, uint32_t tensor_index,
+                                         uint64_t block) {
+  const PhiloxKey key = {static_cast<uint32_t>(o.seed), static_cast<uint32_t>(o.seed >> 32)};
+  const auto r = philox4x32({static_cast<uint32_t>(block), static_cast<uint32_t>(block >> 32), tensor_index, 0}, key);
+  const auto a = philox_normal_pair(r[0], r[1]);
+  const auto b = philox_normal_pair(r[2], r[3]);
+  // Norm weights near 1 (but not all 1, so a skipped weight multiply shows).
+  const float stddev = static_cast<float>(o.init_std), base = norm ? 1.0f : 0.0f;
+  return {base + stddev * a[0], base + stddev * a[1], base + stddev * b[0], base + stddev * b[1]};
+}
+
 // Fills out[0, count) with elements [begin, begin + count) of a tensor,
-// spreading the work over `threads`.
+// spreading the work over `threads`. `begin` is a multiple of 4.
 void fill_tensor(const RandomModelOptions& o, const std::string& name, uint32_t tensor_index, uint64_t begin,
                  size_t count, float* out, int threads) {
-  const auto work = [&](size_t lo, size_t hi) {
-    for (size_t i = lo; i < hi; ++i) out[i] = random_weight_value(o, name, tensor_index, begin + i);
+  const bool norm = is_norm(name);
+  const auto work = [&](size_t lo, size_t hi) {  // lo is a multiple of 4
+    for (size_t i = lo; i < hi; i += 4) {
+      const auto v = random_weight_block(o, norm, tensor_index, (begin + i) / 4);
+      for (size_t k = 0; k < 4 && i + k < hi; ++k) out[i + k] = v[k];
+    }
   };
   std::vector<std::thread> pool;
-  const size_t per = (count + threads - 1) / threads;
+  const size_t per = ((count + threads - 1) / threads + 3) / 4 * 4;
   for (int t = 1; t < threads; ++t) {
     const size_t lo = std::min(count, t * per), hi = std::min(count, lo + per);
     if (lo < hi) pool.emplace_back(work, lo, hi);
@@ -128,14 +146,7 @@ ModelConfig random_preset_config(const std::string& preset) {
 
 float random_weight_value(const RandomModelOptions& o, const std::string& tensor_name, uint32_t tensor_index,
                           uint64_t index) {
-  const PhiloxKey key = {static_cast<uint32_t>(o.seed), static_cast<uint32_t>(o.seed >> 32)};
-  const uint64_t block = index / 4;
-  const auto r = philox4x32({static_cast<uint32_t>(block), static_cast<uint32_t>(block >> 32), tensor_index, 0}, key);
-  const auto pair = (index % 4) < 2 ? philox_normal_pair(r[0], r[1]) : philox_normal_pair(r[2], r[3]);
-  const float z = pair[index % 2];
-  // Norm weights near 1 (but not all 1, so a skipped weight multiply shows).
-  const float stddev = static_cast<float>(o.init_std);
-  return is_norm(tensor_name) ? 1.0f + stddev * z : stddev * z;
+  return random_weight_block(o, is_norm(tensor_name), tensor_index, index / 4)[index % 4];
 }
 
 void random_model_write(const RandomModelOptions& o, const std::string& out_dir) {
