@@ -1,3 +1,4 @@
+#include "launch.h"
 #include "rmsnorm.cuh"
 
 namespace llmbatch::kernels {

@@ -46,10 +46,4 @@ inline void rmsnorm_row_host(const float* x, const float* weight, float* y, int 
   for (int i = 0; i < hidden; ++i) y[i] = rmsnorm_scale(x[i], inv_rms, weight[i]);
 }
 
-#if defined(__CUDACC__)
-// Launches one block per row on `stream`. x, y: [rows, hidden] row-major.
-cudaError_t rmsnorm_launch(const float* x, const float* weight, float* y, int rows, int hidden,
-                           float eps, cudaStream_t stream);
-#endif
-
 }  // namespace llmbatch::kernels
