@@ -1,0 +1,63 @@
+#include "kv/kv_storage.h"
+
+#include <sys/mman.h>
+
+#include <cerrno>
+#include <cstring>
+#include <string>
+
+#include "core/error.h"
+#include "core/units.h"
+
+namespace llmbatch {
+
+namespace {
+
+constexpr size_t kAlignment = 64;
+
+}  // namespace
+
+KvStorage::KvStorage(const KvLayout& layout, int64_t num_blocks, int64_t block_size)
+    : layout_(layout), num_blocks_(num_blocks), block_size_(block_size) {
+  kv_check_layout(layout);
+  kv_check_block_size(block_size);
+  LLMBATCH_CHECK(num_blocks >= 1, "KV storage needs at least one block");
+  block_bytes_ = static_cast<size_t>(block_size) * static_cast<size_t>(layout.num_kv_heads) *
+                 static_cast<size_t>(layout.head_dim) * dtype_size(layout.dtype);
+  const size_t array_bytes = block_bytes_ * static_cast<size_t>(num_blocks);
+  LLMBATCH_CHECK(array_bytes / static_cast<size_t>(num_blocks) == block_bytes_,
+                 "KV storage size overflows");
+  array_stride_ = (array_bytes + kAlignment - 1) / kAlignment * kAlignment;
+  const size_t num_arrays = 2 * static_cast<size_t>(layout.num_layers);
+  total_bytes_ = array_stride_ * num_arrays;
+  LLMBATCH_CHECK(total_bytes_ / num_arrays == array_stride_, "KV storage size overflows");
+  void* p = mmap(nullptr, total_bytes_, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+  if (p == MAP_FAILED) {
+    throw IoError("cannot reserve " + format_bytes(total_bytes_) + " for the KV cache: " +
+                      errno_text(errno),
+                  {.key = "engine.kv_cache_memory"}, "lower engine.kv_cache_memory");
+  }
+  base_ = static_cast<uint8_t*>(p);  // page-aligned, hence 64-byte aligned
+}
+
+KvStorage::~KvStorage() { munmap(base_, total_bytes_); }
+
+void KvStorage::copy_block(BlockId src, BlockId dst) {
+  LLMBATCH_CHECK(src != dst, "copying a KV block onto itself");
+  for (int64_t i = 0; i < 2 * layout_.num_layers; ++i) {
+    std::memcpy(block_in(i, dst), block_in(i, src), block_bytes_);
+  }
+}
+
+uint8_t* KvStorage::array(int64_t i) const {
+  LLMBATCH_CHECK(i >= 0 && i < 2 * layout_.num_layers, "KV layer out of range");
+  return base_ + static_cast<size_t>(i) * array_stride_;
+}
+
+uint8_t* KvStorage::block_in(int64_t i, BlockId block) const {
+  LLMBATCH_CHECK(block >= 0 && block < num_blocks_,
+                 "KV block " + std::to_string(block) + " out of range");
+  return array(i) + static_cast<size_t>(block) * block_bytes_;
+}
+
+}  // namespace llmbatch

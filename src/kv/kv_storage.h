@@ -1,0 +1,69 @@
+// K and V arrays for a host backend, addressed by the block ids KvCache
+// hands out. Per layer, K and V are each
+//   [num_blocks, block_size, num_kv_heads, head_dim]   in layout.dtype (BF16 or F32),
+// so token slot s of block b is row (b * block_size + s). A device backend
+// keeps its own storage with the same addressing and the same bookkeeping.
+//
+// Memory: one anonymous mapping, zero-filled and committed page by page as
+// it is first written (a 4 GiB cache costs nothing until used). Every
+// layer's K and V array starts 64-byte aligned; a block is 64-byte aligned
+// when block_bytes() is a multiple of 64 (any head_dim that is a multiple
+// of 32). Slots no sequence has written read as zeros.
+// Not thread-safe for concurrent copy_block() on the same blocks.
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+
+#include "kv/kv_config.h"
+#include "kv/kv_types.h"
+
+namespace llmbatch {
+
+class KvStorage {
+ public:
+  // Throws ConfigError for a bad layout or block size, IoError when the
+  // memory cannot be reserved.
+  KvStorage(const KvLayout& layout, int64_t num_blocks, int64_t block_size);
+  ~KvStorage();
+  KvStorage(const KvStorage&) = delete;
+  KvStorage& operator=(const KvStorage&) = delete;
+
+  const KvLayout& layout() const { return layout_; }
+  int64_t num_blocks() const { return num_blocks_; }
+  int64_t block_size() const { return block_size_; }
+  // One layer's K (or V) block: block_size * num_kv_heads * head_dim elements.
+  size_t block_bytes() const { return block_bytes_; }
+  size_t total_bytes() const { return total_bytes_; }
+
+  // A layer's whole K or V array: [num_blocks, block_size, num_kv_heads, head_dim].
+  void* k_data(int64_t layer) { return array(2 * layer); }
+  void* v_data(int64_t layer) { return array(2 * layer + 1); }
+  const void* k_data(int64_t layer) const { return array(2 * layer); }
+  const void* v_data(int64_t layer) const { return array(2 * layer + 1); }
+
+  // One block of a layer's K or V: [block_size, num_kv_heads, head_dim].
+  void* k_block(int64_t layer, BlockId block) { return block_in(2 * layer, block); }
+  void* v_block(int64_t layer, BlockId block) { return block_in(2 * layer + 1, block); }
+  const void* k_block(int64_t layer, BlockId block) const { return block_in(2 * layer, block); }
+  const void* v_block(int64_t layer, BlockId block) const { return block_in(2 * layer + 1, block); }
+
+  // Copies block `src` onto `dst` in every layer's K and V (copy-on-write);
+  // src == dst is a bug.
+  void copy_block(BlockId src, BlockId dst);
+
+ private:
+  // Array i: K of layer i / 2 when i is even, V when odd.
+  uint8_t* array(int64_t i) const;
+  uint8_t* block_in(int64_t i, BlockId block) const;
+
+  KvLayout layout_;
+  int64_t num_blocks_;
+  int64_t block_size_;
+  size_t block_bytes_ = 0;
+  size_t array_stride_ = 0;  // bytes between arrays, rounded up to 64
+  size_t total_bytes_ = 0;
+  uint8_t* base_ = nullptr;
+};
+
+}  // namespace llmbatch

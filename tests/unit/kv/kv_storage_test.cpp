@@ -1,0 +1,172 @@
+#include "kv/kv_storage.h"
+
+#include <gtest/gtest.h>
+
+#include <cstdint>
+#include <cstring>
+#include <vector>
+
+#include "core/dtype.h"
+#include "core/error.h"
+#include "kv/kv_cache.h"
+
+namespace llmbatch {
+namespace {
+
+// A K (or V) element value that names its sequence, token, layer and lane,
+// exactly representable in bf16 (integers below 256 for seq <= 3, pos < 8).
+float value_of(int seq, int64_t pos, int64_t layer, int64_t lane, bool is_v) {
+  return static_cast<float>(((seq * 8 + pos) * 2 + layer) * 3 + lane % 3) * (is_v ? -1.0f : 1.0f);
+}
+
+class KvStorageTest : public testing::TestWithParam<DType> {
+ protected:
+  KvLayout layout_{.num_layers = 2, .num_kv_heads = 3, .head_dim = 32, .dtype = GetParam()};
+
+  int64_t row_elems() const { return layout_.num_kv_heads * layout_.head_dim; }
+
+  // Writes (or, with `check`, compares) token `pos` of sequence `seq` in
+  // `slot` across all layers, K and V: the backend's slot write and read.
+  void token_kv(KvStorage& st, int seq, int64_t pos, int64_t slot, bool check) {
+    const size_t esize = dtype_size(layout_.dtype);
+    for (int64_t l = 0; l < layout_.num_layers; ++l) {
+      for (const bool is_v : {false, true}) {
+        auto* base = static_cast<uint8_t*>(is_v ? st.v_data(l) : st.k_data(l));
+        uint8_t* row = base + static_cast<size_t>(slot * row_elems()) * esize;
+        std::vector<float> want(static_cast<size_t>(row_elems()));
+        for (int64_t i = 0; i < row_elems(); ++i) want[static_cast<size_t>(i)] = value_of(seq, pos, l, i, is_v);
+        if (!check) {
+          dtype_from_f32(layout_.dtype, want.data(), row, want.size());
+          continue;
+        }
+        std::vector<float> got(want.size());
+        dtype_to_f32(layout_.dtype, row, got.data(), got.size());
+        ASSERT_EQ(got, want) << "seq " << seq << " pos " << pos << " layer " << l << (is_v ? " V" : " K");
+      }
+    }
+  }
+};
+
+TEST_P(KvStorageTest, LayoutAndAlignment) {
+  KvStorage st(layout_, 5, 4);
+  const size_t esize = dtype_size(layout_.dtype);
+  EXPECT_EQ(st.block_bytes(), 4 * 3 * 32 * esize);
+  EXPECT_EQ(st.num_blocks(), 5);
+  EXPECT_EQ(st.block_size(), 4);
+  EXPECT_GE(st.total_bytes(), 2 * 2 * 5 * st.block_bytes());
+  EXPECT_EQ(st.layout().dtype, layout_.dtype);
+  for (int64_t l = 0; l < 2; ++l) {
+    EXPECT_EQ(reinterpret_cast<uintptr_t>(st.k_data(l)) % 64, 0u);
+    EXPECT_EQ(reinterpret_cast<uintptr_t>(st.v_data(l)) % 64, 0u);
+    for (BlockId b = 0; b < 5; ++b) {
+      EXPECT_EQ(st.k_block(l, b), static_cast<uint8_t*>(st.k_data(l)) + b * st.block_bytes());
+      EXPECT_EQ(st.v_block(l, b), static_cast<uint8_t*>(st.v_data(l)) + b * st.block_bytes());
+      EXPECT_EQ(reinterpret_cast<uintptr_t>(st.k_block(l, b)) % 64, 0u);
+      const KvStorage& cst = st;
+      EXPECT_EQ(cst.k_block(l, b), st.k_block(l, b));
+      EXPECT_EQ(cst.v_block(l, b), st.v_block(l, b));
+    }
+  }
+}
+
+TEST_P(KvStorageTest, ArraysAreDisjointAndStartZeroed) {
+  KvStorage st(layout_, 3, 2);
+  for (int64_t l = 0; l < 2; ++l) {
+    for (BlockId b = 0; b < 3; ++b) {
+      for (size_t i = 0; i < st.block_bytes(); ++i) {
+        ASSERT_EQ(static_cast<const uint8_t*>(std::as_const(st).k_block(l, b))[i], 0);
+      }
+    }
+  }
+  // Fill every block of every array with its own byte; none overlaps another.
+  uint8_t tag = 1;
+  for (int64_t l = 0; l < 2; ++l) {
+    for (BlockId b = 0; b < 3; ++b) {
+      std::memset(st.k_block(l, b), tag++, st.block_bytes());
+      std::memset(st.v_block(l, b), tag++, st.block_bytes());
+    }
+  }
+  tag = 1;
+  for (int64_t l = 0; l < 2; ++l) {
+    for (BlockId b = 0; b < 3; ++b) {
+      for (const void* p : {std::as_const(st).k_block(l, b), std::as_const(st).v_block(l, b)}) {
+        const auto* bytes = static_cast<const uint8_t*>(p);
+        EXPECT_EQ(bytes[0], tag);
+        EXPECT_EQ(bytes[st.block_bytes() - 1], tag);
+        ++tag;
+      }
+    }
+  }
+}
+
+TEST_P(KvStorageTest, CopyBlockCopiesEveryLayerKAndVOnly) {
+  KvStorage st(layout_, 4, 2);
+  for (int64_t l = 0; l < 2; ++l) {
+    std::memset(st.k_block(l, 1), 0x11 + static_cast<int>(l), st.block_bytes());
+    std::memset(st.v_block(l, 1), 0x21 + static_cast<int>(l), st.block_bytes());
+    std::memset(st.k_block(l, 3), 0x77, st.block_bytes());
+  }
+  st.copy_block(1, 2);
+  for (int64_t l = 0; l < 2; ++l) {
+    EXPECT_EQ(std::memcmp(st.k_block(l, 2), st.k_block(l, 1), st.block_bytes()), 0);
+    EXPECT_EQ(std::memcmp(st.v_block(l, 2), st.v_block(l, 1), st.block_bytes()), 0);
+    EXPECT_EQ(static_cast<uint8_t*>(st.k_block(l, 3))[0], 0x77);
+    EXPECT_EQ(static_cast<uint8_t*>(st.k_block(l, 0))[0], 0);
+  }
+  EXPECT_THROW(st.copy_block(2, 2), InternalError);
+  EXPECT_THROW(st.copy_block(0, 4), InternalError);
+  EXPECT_THROW(st.k_block(2, 0), InternalError);
+  EXPECT_THROW(st.v_data(-1), InternalError);
+}
+
+// Issue 4: "fork + CoW leaves the parent intact", with real K/V data.
+TEST_P(KvStorageTest, ForkAndCopyOnWriteLeaveTheParentIntact) {
+  constexpr int64_t kBs = 4;
+  KvCache kv({.block_size = kBs, .num_blocks = 8});
+  KvStorage st(layout_, 8, kBs);
+  auto slot = [&](SeqId seq, int64_t pos) {
+    return int64_t{kv.block_table(seq)[static_cast<size_t>(pos / kBs)]} * kBs + pos % kBs;
+  };
+  const std::vector<TokenId> prompt = {5, 6, 7, 8, 9, 10};  // one full block + 2 tokens
+  ASSERT_TRUE(kv.add_sequence(1, prompt, kv.match_prefix(prompt)));
+  for (int64_t p = 0; p < 6; ++p) token_kv(st, 1, p, slot(1, p), false);
+  kv.mark_computed(1, 6);
+  kv.fork(1, 2);
+  kv.fork(1, 3);
+
+  // Each sample appends its own token: the shared partial block is copied
+  // for every writer but the last holder, who writes in place.
+  for (const SeqId seq : {2, 1, 3}) {
+    std::vector<BlockCopy> copies;
+    ASSERT_TRUE(kv.append(seq, std::vector<TokenId>{static_cast<TokenId>(100 + seq)}, &copies));
+    for (const BlockCopy& c : copies) st.copy_block(c.src, c.dst);
+    token_kv(st, static_cast<int>(seq), 6, slot(seq, 6), false);
+    kv.mark_computed(seq, 7);
+  }
+  EXPECT_EQ(kv.stats().copies_on_write, 2);
+  // Prompt K/V read back as the parent wrote it in every sample; the new
+  // token is each sample's own.
+  for (const SeqId seq : {1, 2, 3}) {
+    for (int64_t p = 0; p < 6; ++p) token_kv(st, 1, p, slot(seq, p), true);
+    token_kv(st, static_cast<int>(seq), 6, slot(seq, 6), true);
+  }
+  EXPECT_EQ(kv.block_table(1)[0], kv.block_table(2)[0]);  // the full block stays shared
+  EXPECT_NE(kv.block_table(1)[1], kv.block_table(2)[1]);
+  EXPECT_NE(kv.block_table(2)[1], kv.block_table(3)[1]);
+}
+
+TEST_P(KvStorageTest, RejectsBadShapes) {
+  EXPECT_THROW(KvStorage(layout_, 4, 3), ConfigError);
+  KvLayout f16 = layout_;
+  f16.dtype = DType::F16;
+  EXPECT_THROW(KvStorage(f16, 4, 4), ConfigError);
+  EXPECT_THROW(KvStorage(layout_, 0, 4), InternalError);
+}
+
+INSTANTIATE_TEST_SUITE_P(Dtypes, KvStorageTest, testing::Values(DType::BF16, DType::F32),
+                         [](const testing::TestParamInfo<DType>& info) {
+                           return std::string(dtype_name(info.param));
+                         });
+
+}  // namespace
+}  // namespace llmbatch
