@@ -1,0 +1,62 @@
+// The CPU backend: a Llama-family decoder over a paged KV cache.
+//
+// Per step:  x = embed(tokens)                               [T, hidden]
+//   per layer:  h = rmsnorm(x);  qkv = h·Wqkvᵀ (+b)          [T, q + 2 kv]
+//               RoPE on q, k;  k, v -> cache slots
+//               a = paged_attention(q, cache)                 [T, q]
+//               x += a·Woᵀ (+b)
+//               h = rmsnorm(x);  gu = h·[Wg;Wu]ᵀ              [T, 2 ffn]
+//               x += (silu(g) * u)·Wdᵀ
+//   logits of the wanted rows: rmsnorm(x_r)·W_headᵀ, in chunks.
+// q/k/v and gate/up are fused into one GEMM each; the residual stream stays
+// in f32. Every op works per row or per (sequence, head) in an order that
+// does not depend on the batch (see linear.h, attention.h, vec.h).
+#pragma once
+
+#include <memory>
+#include <vector>
+
+#include "backend/backend.h"
+#include "backend/cpu/linear.h"
+#include "backend/cpu/rope.h"
+#include "kv/kv_storage.h"
+
+namespace llmbatch {
+
+class CpuModel : public Backend {
+ public:
+  CpuModel(const ModelConfig& config, const WeightSet& weights, const BackendOptions& options);
+
+  void forward(const StepBatch& batch, LogitsSink& sink) override;
+  std::string describe() const override;
+
+  const KvStorage& kv_storage() const { return kv_; }
+
+ private:
+  struct Layer {
+    std::vector<float> input_norm, post_attention_norm;  // [hidden]
+    std::vector<float> qkv_bias, o_bias;                  // empty when the model has none
+    Linear qkv, o, gate_up, down;
+  };
+
+  Layer load_layer(const WeightSet& weights, int64_t layer, DType compute) const;
+  void embed(const StepBatch& batch, float* x) const;
+  void attention_block(const Layer& layer, int64_t index, const StepBatch& batch, float* x);
+  void mlp_block(const Layer& layer, int64_t tokens, float* x);
+  void write_kv(int64_t layer, const StepBatch& batch, const float* qkv);
+  void emit_logits(const StepBatch& batch, const float* x, LogitsSink& sink);
+
+  ModelConfig config_;
+  BackendOptions options_;
+  DType embed_dtype_;
+  std::vector<uint8_t> embed_;  // [vocab, hidden] in embed_dtype_
+  std::vector<Layer> layers_;
+  std::vector<float> final_norm_;
+  std::unique_ptr<Linear> lm_head_;
+  RopeTable rope_;
+  KvStorage kv_;
+  // Step scratch, grown as needed: [T, width] each.
+  std::vector<float> h_, qkv_, q_, attn_, proj_, gate_up_, act_;
+};
+
+}  // namespace llmbatch
