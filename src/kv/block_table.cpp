@@ -23,9 +23,9 @@ int64_t BlockTable::blocks_needed(int64_t num_new_tokens) const {
 }
 
 void BlockTable::append(std::span<const TokenId> tokens, std::span<const BlockId> new_blocks) {
-  LLMBATCH_CHECK(static_cast<int64_t>(new_blocks.size()) ==
-                     blocks_needed(static_cast<int64_t>(tokens.size())),
-                 "appending tokens with the wrong number of new blocks");
+  LLMBATCH_CHECK(
+      static_cast<int64_t>(new_blocks.size()) == blocks_needed(static_cast<int64_t>(tokens.size())),
+      "appending tokens with the wrong number of new blocks");
   blocks_.insert(blocks_.end(), new_blocks.begin(), new_blocks.end());
   tokens_.insert(tokens_.end(), tokens.begin(), tokens.end());
 }

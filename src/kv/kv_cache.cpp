@@ -68,7 +68,8 @@ bool KvCache::add_sequence(SeqId seq, std::span<const TokenId> tokens, const Pre
   BlockRef parent;
   for (size_t i = 0; i < hit.blocks.size(); ++i) {
     const BlockRef ref = hit.blocks[i];
-    const auto found = prefix_.find(parent, block_tokens(tokens, static_cast<int64_t>(i), block_size()));
+    const auto found =
+        prefix_.find(parent, block_tokens(tokens, static_cast<int64_t>(i), block_size()));
     LLMBATCH_CHECK(found == ref.block && pool_.generation(ref.block) == ref.generation,
                    "prefix hit is stale (allocation since match_prefix) or for other tokens");
     parent = ref;

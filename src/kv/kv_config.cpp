@@ -35,19 +35,19 @@ void kv_check_layout(const KvLayout& layout) {
                       std::to_string(layout.head_dim) + ")");
   }
   if (layout.dtype != DType::BF16 && layout.dtype != DType::F32) {
-    throw ConfigError("KV cache dtype " + std::string(dtype_name(layout.dtype)) +
-                          " is not supported",
-                      {.key = "engine.kv_dtype"}, "use bf16 or f32");
+    throw ConfigError(
+        "KV cache dtype " + std::string(dtype_name(layout.dtype)) + " is not supported",
+        {.key = "engine.kv_dtype"}, "use bf16 or f32");
   }
 }
 
 void kv_check_config(const KvCacheConfig& config) {
   kv_check_block_size(config.block_size);
   if (config.num_blocks < 1 || config.num_blocks > std::numeric_limits<BlockId>::max()) {
-    throw ConfigError("KV cache needs between 1 and 2^31-1 blocks, got " +
-                          std::to_string(config.num_blocks),
-                      {.key = "engine.kv_cache_memory"},
-                      "give the KV cache more memory (engine.kv_cache_memory)");
+    throw ConfigError(
+        "KV cache needs between 1 and 2^31-1 blocks, got " + std::to_string(config.num_blocks),
+        {.key = "engine.kv_cache_memory"},
+        "give the KV cache more memory (engine.kv_cache_memory)");
   }
   if (config.watermark_blocks < 0 || config.watermark_blocks >= config.num_blocks) {
     throw ConfigError("KV watermark of " + std::to_string(config.watermark_blocks) +

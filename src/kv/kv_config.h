@@ -51,7 +51,6 @@ uint64_t kv_bytes_per_block(const KvLayout& layout, int64_t block_size);
 
 // How many whole blocks fit in `memory_bytes` (engine.kv_cache_memory).
 // Throws ConfigError when not even one block fits, saying how much one needs.
-int64_t kv_num_blocks_for_memory(const KvLayout& layout, int64_t block_size,
-                                 uint64_t memory_bytes);
+int64_t kv_num_blocks_for_memory(const KvLayout& layout, int64_t block_size, uint64_t memory_bytes);
 
 }  // namespace llmbatch

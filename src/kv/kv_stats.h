@@ -9,15 +9,15 @@ namespace llmbatch {
 struct KvStats {
   int64_t block_size = 0;
   int64_t num_blocks = 0;
-  int64_t blocks_used = 0;         // held by at least one sequence
-  int64_t blocks_evictable = 0;    // free, but their content is still a prefix-cache hit
-  int64_t blocks_free = 0;         // free and worthless; used + evictable + free = num_blocks
-  int64_t blocks_cached = 0;       // registered in the prefix cache (used or evictable)
-  int64_t tokens_stored = 0;       // slots of used blocks that hold a token; a shared block counts once
+  int64_t blocks_used = 0;       // held by at least one sequence
+  int64_t blocks_evictable = 0;  // free, but their content is still a prefix-cache hit
+  int64_t blocks_free = 0;       // free and worthless; used + evictable + free = num_blocks
+  int64_t blocks_cached = 0;     // registered in the prefix cache (used or evictable)
+  int64_t tokens_stored = 0;  // slots of used blocks that hold a token; a shared block counts once
   int64_t prefix_queried_tokens = 0;  // prompt tokens looked up by admitted sequences
   int64_t prefix_hit_tokens = 0;      // of those, tokens served from the cache
-  int64_t evictions = 0;           // evictable blocks handed out again
-  int64_t copies_on_write = 0;     // shared last blocks copied before a write
+  int64_t evictions = 0;              // evictable blocks handed out again
+  int64_t copies_on_write = 0;        // shared last blocks copied before a write
 
   // Allocated slots that hold no token, as a fraction of allocated slots
   // (x100 for "internal waste %"); 0 when nothing is allocated.

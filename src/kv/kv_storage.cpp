@@ -33,9 +33,9 @@ KvStorage::KvStorage(const KvLayout& layout, int64_t num_blocks, int64_t block_s
   LLMBATCH_CHECK(total_bytes_ / num_arrays == array_stride_, "KV storage size overflows");
   void* p = mmap(nullptr, total_bytes_, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
   if (p == MAP_FAILED) {
-    throw IoError("cannot reserve " + format_bytes(total_bytes_) + " for the KV cache: " +
-                      errno_text(errno),
-                  {.key = "engine.kv_cache_memory"}, "lower engine.kv_cache_memory");
+    throw IoError(
+        "cannot reserve " + format_bytes(total_bytes_) + " for the KV cache: " + errno_text(errno),
+        {.key = "engine.kv_cache_memory"}, "lower engine.kv_cache_memory");
   }
   base_ = static_cast<uint8_t*>(p);  // page-aligned, hence 64-byte aligned
 }

@@ -21,7 +21,16 @@ uint64_t mix64(uint64_t x) {
 
 }  // namespace
 
-PrefixCache::PrefixCache(int64_t num_blocks, int64_t block_size) : block_size_(block_size) {
+uint64_t prefix_key_hash(BlockRef parent, std::span<const TokenId> tokens) {
+  const uint64_t parent_bits =
+      uint64_t{static_cast<uint32_t>(parent.block)} << 32 | parent.generation;
+  uint64_t h = mix64(0x6c6c6d6261746368ull ^ parent_bits);
+  for (const TokenId t : tokens) h = mix64(h ^ (static_cast<uint32_t>(t) + 0x9e3779b97f4a7c15ull));
+  return h;
+}
+
+PrefixCache::PrefixCache(int64_t num_blocks, int64_t block_size, KeyHash hash)
+    : block_size_(block_size), hash_fn_(hash) {
   LLMBATCH_CHECK(num_blocks >= 1 && block_size >= 1, "prefix cache needs blocks");
   const auto n = static_cast<size_t>(num_blocks);
   tokens_.assign(n * static_cast<size_t>(block_size), 0);
@@ -33,19 +42,19 @@ PrefixCache::PrefixCache(int64_t num_blocks, int64_t block_size) : block_size_(b
 std::optional<BlockId> PrefixCache::find(BlockRef parent, std::span<const TokenId> tokens) const {
   LLMBATCH_CHECK(static_cast<int64_t>(tokens.size()) == block_size_,
                  "prefix lookup needs one full block of tokens");
-  const auto it = index_.find(key_hash(parent, tokens));
+  const auto it = index_.find(hash_fn_(parent, tokens));
   if (it == index_.end() || !key_matches(it->second, parent, tokens)) return std::nullopt;
   return it->second;
 }
 
 bool PrefixCache::insert(BlockRef parent, std::span<const TokenId> tokens, BlockId block) {
-  LLMBATCH_CHECK(static_cast<int64_t>(tokens.size()) == block_size_,
-                 "only full blocks are cached");
+  LLMBATCH_CHECK(static_cast<int64_t>(tokens.size()) == block_size_, "only full blocks are cached");
   LLMBATCH_CHECK(!contains(block), "block " + std::to_string(block) + " registered twice");
-  const uint64_t hash = key_hash(parent, tokens);
+  const uint64_t hash = hash_fn_(parent, tokens);
   if (!index_.emplace(hash, block).second) return false;
   const auto i = static_cast<size_t>(block);
-  std::copy(tokens.begin(), tokens.end(), tokens_.begin() + static_cast<ptrdiff_t>(i) * block_size_);
+  std::copy(tokens.begin(), tokens.end(),
+            tokens_.begin() + static_cast<ptrdiff_t>(i) * block_size_);
   parent_[i] = parent;
   hash_[i] = hash;
   registered_[i] = 1;
@@ -65,23 +74,18 @@ bool PrefixCache::contains(BlockId block) const {
   return registered_[static_cast<size_t>(block)] != 0;
 }
 
-uint64_t PrefixCache::key_hash(BlockRef parent, std::span<const TokenId> tokens) const {
-  uint64_t h = mix64(0x6c6c6d6261746368ull ^ (static_cast<uint64_t>(static_cast<uint32_t>(parent.block)) << 32 |
-                                              parent.generation));
-  for (const TokenId t : tokens) h = mix64(h ^ (static_cast<uint32_t>(t) + 0x9e3779b97f4a7c15ull));
-  return h;
-}
-
 bool PrefixCache::key_matches(BlockId block, BlockRef parent,
                               std::span<const TokenId> tokens) const {
   const auto i = static_cast<size_t>(block);
   const auto stored = stored_tokens(block);
-  return registered_[i] && parent_[i] == parent && std::equal(tokens.begin(), tokens.end(), stored.begin());
+  return registered_[i] && parent_[i] == parent &&
+         std::equal(tokens.begin(), tokens.end(), stored.begin());
 }
 
 std::span<const TokenId> PrefixCache::stored_tokens(BlockId block) const {
-  return std::span<const TokenId>(tokens_).subspan(static_cast<size_t>(block) * static_cast<size_t>(block_size_),
-                                                   static_cast<size_t>(block_size_));
+  return std::span<const TokenId>(tokens_).subspan(
+      static_cast<size_t>(block) * static_cast<size_t>(block_size_),
+      static_cast<size_t>(block_size_));
 }
 
 }  // namespace llmbatch

@@ -34,9 +34,16 @@ struct BlockRef {
   bool operator==(const BlockRef&) const = default;
 };
 
+// The bucket hash of a key: a 64-bit mix of the parent's id, generation and
+// every token id. Not a content hash anyone may trust: hits are verified.
+uint64_t prefix_key_hash(BlockRef parent, std::span<const TokenId> tokens);
+
 class PrefixCache {
  public:
-  PrefixCache(int64_t num_blocks, int64_t block_size);
+  using KeyHash = uint64_t (*)(BlockRef parent, std::span<const TokenId> tokens);
+
+  // `hash` is replaceable so tests can force collisions.
+  PrefixCache(int64_t num_blocks, int64_t block_size, KeyHash hash = prefix_key_hash);
 
   // The block registered as holding `tokens` (exactly block_size of them)
   // right after `parent`, if any.
@@ -55,11 +62,11 @@ class PrefixCache {
   int64_t size() const { return static_cast<int64_t>(index_.size()); }
 
  private:
-  uint64_t key_hash(BlockRef parent, std::span<const TokenId> tokens) const;
   bool key_matches(BlockId block, BlockRef parent, std::span<const TokenId> tokens) const;
   std::span<const TokenId> stored_tokens(BlockId block) const;
 
   int64_t block_size_;
+  KeyHash hash_fn_;
   std::unordered_map<uint64_t, BlockId> index_;  // key hash -> block
   // Per block, valid while registered: what its key was.
   std::vector<TokenId> tokens_;  // [num_blocks, block_size]

@@ -62,7 +62,7 @@ TEST(BlockPoolTest, EvictsCachedBlocksOnlyWhenNoFreeOneIsLeftInLruOrder) {
   EXPECT_EQ(pool.num_available(), 4);
   EXPECT_TRUE(pool.is_evictable(1));
   EXPECT_FALSE(pool.is_evictable(2));
-  EXPECT_EQ(take(pool), 2);  // the free one first
+  EXPECT_EQ(take(pool), 2);        // the free one first
   EXPECT_EQ(take(pool, true), 1);  // then least recently released
   EXPECT_EQ(take(pool, true), 3);
   EXPECT_EQ(pool.generation(3), 2u);

@@ -50,8 +50,10 @@ class KvHarness {
  public:
   explicit KvHarness(const PropertyConfig& c)
       : bs_(c.block_size),
-        kv_({.block_size = c.block_size, .num_blocks = c.num_blocks,
-             .prefix_caching = c.prefix_caching, .watermark_blocks = c.watermark}),
+        kv_({.block_size = c.block_size,
+             .num_blocks = c.num_blocks,
+             .prefix_caching = c.prefix_caching,
+             .watermark_blocks = c.watermark}),
         rng_(c.seed),
         slots_(static_cast<size_t>(c.num_blocks * c.block_size), 0) {
     for (auto& stem : stems_) {
@@ -96,7 +98,9 @@ class KvHarness {
     int64_t computed = 0;
   };
 
-  int64_t uniform(int64_t lo, int64_t hi) { return std::uniform_int_distribution<int64_t>(lo, hi)(rng_); }
+  int64_t uniform(int64_t lo, int64_t hi) {
+    return std::uniform_int_distribution<int64_t>(lo, hi)(rng_);
+  }
 
   SeqId pick() {
     auto it = seqs_.begin();
@@ -135,7 +139,8 @@ class KvHarness {
     push_tokens(probe, s.prompt);
     for (int64_t p = 0; p < hit.num_tokens; ++p) {
       const BlockId b = hit.blocks[static_cast<size_t>(p / bs_)].block;
-      EXPECT_EQ(slots_[static_cast<size_t>(b * bs_ + p % bs_)], probe.prints[static_cast<size_t>(p)])
+      EXPECT_EQ(slots_[static_cast<size_t>(b * bs_ + p % bs_)],
+                probe.prints[static_cast<size_t>(p)])
           << "prefix hit serves other KV at position " << p;
     }
 
@@ -167,7 +172,8 @@ class KvHarness {
   void append(SeqId id) {
     Seq& s = seqs_.at(id);
     std::vector<TokenId> tokens;
-    const auto prompt_left = static_cast<int64_t>(s.prompt.size() - std::min(s.prompt.size(), s.tokens.size()));
+    const auto prompt_left =
+        static_cast<int64_t>(s.prompt.size() - std::min(s.prompt.size(), s.tokens.size()));
     const int64_t k = uniform(1, 2 * bs_ + 3);
     for (int64_t i = 0; i < k; ++i) {
       tokens.push_back(i < prompt_left ? s.prompt[s.tokens.size() + static_cast<size_t>(i)]
@@ -248,7 +254,8 @@ class KvHarness {
     }
     const auto table = kv_.block_table(id);
     EXPECT_EQ(std::set<BlockId>(table.begin(), table.end()).size(), table.size());
-    for (const BlockId b : table) EXPECT_FALSE(others.contains(b)) << "block " << b << " handed out twice";
+    for (const BlockId b : table)
+      EXPECT_FALSE(others.contains(b)) << "block " << b << " handed out twice";
     EXPECT_EQ(kv_.num_available_blocks(), watermark());
     kv_.free_sequence(id);
   }
@@ -283,7 +290,8 @@ class KvHarness {
       for (int64_t p = 0; p < nt; ++p) {
         const BlockId b = table[static_cast<size_t>(p / bs_)];
         if (p < s.computed) {
-          ASSERT_EQ(slots_[static_cast<size_t>(b * bs_ + p % bs_)], s.prints[static_cast<size_t>(p)])
+          ASSERT_EQ(slots_[static_cast<size_t>(b * bs_ + p % bs_)],
+                    s.prints[static_cast<size_t>(p)])
               << "sequence " << id << " lost its KV at position " << p;
         } else {
           ASSERT_EQ(kv_.block_ref_count(b), 1) << "pending write into shared block " << b;

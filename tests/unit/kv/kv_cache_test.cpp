@@ -228,6 +228,25 @@ TEST(KvCacheTest, ExhaustionBeforeACopyOnWriteChangesNothing) {
   EXPECT_EQ(table_of(kv, 2), (Ids{0, 1}));
 }
 
+TEST(KvCacheTest, EvictableHitBlocksCountAgainstCapacity) {
+  KvCache kv({.block_size = 4, .num_blocks = 3});
+  const auto a = range(0, 5);
+  add_computed(kv, 1, a);
+  kv.free_sequence(1);  // 0 evictable; 1 and 2 free
+  ASSERT_TRUE(add(kv, 2, range(100, 8)));
+  EXPECT_EQ(table_of(kv, 2), (Ids{1, 2}));
+  // Reviving 0 takes the only available block, leaving none for token 4.
+  const PrefixHit hit = kv.match_prefix(a);
+  ASSERT_EQ(hit_ids(hit), (Ids{0}));
+  EXPECT_EQ(kv.num_available_blocks(), 1);
+  EXPECT_FALSE(kv.can_add_sequence(hit, 5));
+  EXPECT_FALSE(kv.add_sequence(3, a, hit));
+  EXPECT_TRUE(kv.can_add_sequence(hit, 4));
+  ASSERT_TRUE(kv.add_sequence(3, range(0, 4), hit));
+  EXPECT_EQ(table_of(kv, 3), (Ids{0}));
+  EXPECT_EQ(kv.num_available_blocks(), 0);
+}
+
 TEST(KvCacheTest, WatermarkHoldsBackNewSequencesOnly) {
   KvCache kv({.block_size = 4, .num_blocks = 4, .watermark_blocks = 1});
   const PrefixHit none;
@@ -286,7 +305,7 @@ TEST(KvCacheTest, StaleOrForeignHitsAreBugs) {
   const PrefixHit hit = kv.match_prefix(a);
   ASSERT_EQ(hit_ids(hit), (Ids{0}));
   EXPECT_THROW(kv.add_sequence(2, range(1, 5), hit), InternalError);  // other tokens
-  ASSERT_TRUE(add(kv, 3, range(100, 12)));  // evicts 0
+  ASSERT_TRUE(add(kv, 3, range(100, 12)));                            // evicts 0
   EXPECT_THROW(kv.add_sequence(2, a, hit), InternalError);
   EXPECT_FALSE(kv.has_sequence(2));
   EXPECT_THROW(kv.add_sequence(3, {}, PrefixHit{}), InternalError);  // added twice

@@ -10,7 +10,8 @@ namespace llmbatch {
 namespace {
 
 // SmolLM-135M: 30 layers, 3 KV heads of 64 dims.
-constexpr KvLayout kSmolLm{.num_layers = 30, .num_kv_heads = 3, .head_dim = 64, .dtype = DType::BF16};
+constexpr KvLayout kSmolLm{
+    .num_layers = 30, .num_kv_heads = 3, .head_dim = 64, .dtype = DType::BF16};
 
 template <typename F>
 void expect_config_error(F&& f, const std::string& key) {

@@ -34,14 +34,16 @@ class KvStorageTest : public testing::TestWithParam<DType> {
         auto* base = static_cast<uint8_t*>(is_v ? st.v_data(l) : st.k_data(l));
         uint8_t* row = base + static_cast<size_t>(slot * row_elems()) * esize;
         std::vector<float> want(static_cast<size_t>(row_elems()));
-        for (int64_t i = 0; i < row_elems(); ++i) want[static_cast<size_t>(i)] = value_of(seq, pos, l, i, is_v);
+        for (int64_t i = 0; i < row_elems(); ++i)
+          want[static_cast<size_t>(i)] = value_of(seq, pos, l, i, is_v);
         if (!check) {
           dtype_from_f32(layout_.dtype, want.data(), row, want.size());
           continue;
         }
         std::vector<float> got(want.size());
         dtype_to_f32(layout_.dtype, row, got.data(), got.size());
-        ASSERT_EQ(got, want) << "seq " << seq << " pos " << pos << " layer " << l << (is_v ? " V" : " K");
+        ASSERT_EQ(got, want) << "seq " << seq << " pos " << pos << " layer " << l
+                             << (is_v ? " V" : " K");
       }
     }
   }

@@ -58,6 +58,30 @@ TEST(PrefixCacheTest, EraseForgetsTheBlock) {
   EXPECT_EQ(cache.find(kRoot, kB), 1);
 }
 
+TEST(PrefixCacheTest, KeyHashDependsOnParentAndEveryToken) {
+  const uint64_t base = prefix_key_hash(BlockRef{3, 7}, kA);
+  EXPECT_EQ(prefix_key_hash(BlockRef{3, 7}, kA), base);
+  EXPECT_NE(prefix_key_hash(BlockRef{4, 7}, kA), base);
+  EXPECT_NE(prefix_key_hash(BlockRef{3, 8}, kA), base);
+  EXPECT_NE(prefix_key_hash(kRoot, kA), base);
+  for (size_t i = 0; i < kA.size(); ++i) {
+    std::vector<TokenId> changed = kA;
+    changed[i] ^= 1;
+    EXPECT_NE(prefix_key_hash(BlockRef{3, 7}, changed), base) << i;
+  }
+}
+
+// With every key in one bucket, a hit still needs the same parent and tokens.
+TEST(PrefixCacheTest, HashCollisionsAreMissesNeverWrongHits) {
+  PrefixCache cache(8, 4, [](BlockRef, std::span<const TokenId>) { return uint64_t{42}; });
+  ASSERT_TRUE(cache.insert(kRoot, kA, 1));
+  EXPECT_FALSE(cache.find(kRoot, kB).has_value());
+  EXPECT_FALSE(cache.find(BlockRef{1, 1}, kA).has_value());
+  EXPECT_FALSE(cache.insert(kRoot, kB, 2));  // the bucket is taken: B stays uncached
+  EXPECT_FALSE(cache.contains(2));
+  EXPECT_EQ(cache.find(kRoot, kA), 1);
+}
+
 TEST(PrefixCacheTest, OnlyFullBlocksAndValidIds) {
   PrefixCache cache(8, 4);
   const std::vector<TokenId> partial = {1, 2, 3};
