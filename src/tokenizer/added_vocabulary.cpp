@@ -3,6 +3,7 @@
 #include <algorithm>
 
 #include "core/error.h"
+#include "tokenizer/bpe_model.h"
 #include "tokenizer/normalizer.h"
 #include "tokenizer/unicode.h"
 #include "tokenizer/utf8.h"
@@ -80,21 +81,22 @@ std::pair<size_t, int32_t> AddedVocabulary::Trie::longest(std::string_view text,
 }
 
 AddedVocabulary::AddedVocabulary(const Json& list, const JsonPath& at,
-                                 const Normalizer* normalizer) {
+                                 const Normalizer* normalizer, const BpeModel& model) {
   if (!list.is_array()) {
     throw ModelFormatError("'added_tokens' must be a list", {.file = at.file, .key = at.key});
   }
   for (size_t i = 0; i < list.size(); ++i) {
     const JsonPath where = at[i];
     AddedToken t;
-    t.id = static_cast<uint32_t>(json_uint(list[i], "id", where));
     t.content = json_string(list[i], "content", where);
     t.single_word = json_bool(list[i], "single_word", where, false);
     t.lstrip = json_bool(list[i], "lstrip", where, false);
     t.rstrip = json_bool(list[i], "rstrip", where, false);
     t.normalized = json_bool(list[i], "normalized", where, true);
     t.special = json_bool(list[i], "special", where, false);
-    if (t.content.empty() || !utf8_is_valid(t.content)) continue;  // never matches
+    json_uint(list[i], "id", where);  // present and well-formed, though not decisive
+    if (t.content.empty() || !utf8_is_valid(t.content) || find(t.content)) continue;
+    t.id = assign_id(t.content, model);
     by_id_[t.id] = tokens_.size();
     tokens_.push_back(std::move(t));
   }
@@ -113,6 +115,19 @@ AddedVocabulary::AddedVocabulary(const Json& list, const JsonPath& at,
     if (normalizer != nullptr) normalizer->normalize(spelled);
     normalized_.insert(spelled, static_cast<int32_t>(i));
   }
+}
+
+uint32_t AddedVocabulary::assign_id(std::string_view content, const BpeModel& model) const {
+  if (auto id = model.token_to_id(content)) return *id;
+  const auto model_size = static_cast<uint32_t>(model.entry_count());
+  uint32_t max_added = 0;
+  bool any = false;
+  for (const AddedToken& t : tokens_) {
+    max_added = any ? std::max(max_added, t.id) : t.id;
+    any = true;
+  }
+  if (!any) return model_size;
+  return max_added >= model_size || model_size == 0 ? max_added + 1 : model_size;
 }
 
 const AddedToken* AddedVocabulary::find(uint32_t id) const {

@@ -17,6 +17,7 @@
 
 namespace llmbatch::tokenizer {
 
+class BpeModel;
 class Normalizer;
 
 struct AddedToken {
@@ -40,8 +41,12 @@ class AddedVocabulary {
  public:
   AddedVocabulary() = default;
   // Reads the "added_tokens" list. Normalized tokens are matched in their
-  // normalized spelling, hence `normalizer` (may be null).
-  AddedVocabulary(const Json& list, const JsonPath& at, const Normalizer* normalizer);
+  // normalized spelling, hence `normalizer` (may be null). Ids are assigned
+  // the way the Rust library assigns them, which can differ from the "id"
+  // fields: a token the model already has keeps the model's id, and a new
+  // one takes the next id after the model's `model_size` entries.
+  AddedVocabulary(const Json& list, const JsonPath& at, const Normalizer* normalizer,
+                  const BpeModel& model);
 
   // Splits `text` into added tokens and the text between them, covering all
   // of it. `normalized` picks the set of tokens matched in normalized text;
@@ -66,6 +71,7 @@ class AddedVocabulary {
     // Longest token spelled at `pos`: (length, token index) or token -1.
     std::pair<size_t, int32_t> longest(std::string_view text, size_t pos) const;
   };
+  uint32_t assign_id(std::string_view content, const BpeModel& model) const;
   const Trie& trie(bool normalized) const { return normalized ? normalized_ : raw_; }
 
   std::vector<AddedToken> tokens_;

@@ -43,6 +43,8 @@ class BpeModel {
   const std::string* id_to_token(uint32_t id) const;
   // One more than the largest id of the vocabulary.
   size_t vocab_size() const { return id_to_token_.size(); }
+  // How many tokens the vocabulary has (ids may have gaps).
+  size_t entry_count() const { return vocab_.size(); }
   bool byte_level() const { return byte_level_; }
 
  private:

@@ -14,9 +14,10 @@ namespace {
 // classes where Oniguruma's Unicode `\s` and PCRE2's differ.
 constexpr const char* kGpt2Pattern =
     R"('s|'t|'re|'ve|'m|'ll|'d| ?\p{L}+| ?\p{N}+| ?[^\s\p{L}\p{N}]+|\s+(?!\S)|\s+)";
-// The Whitespace pre-tokenizer's `\w+|[^\w\s]+` with Oniguruma's Unicode \w.
+// The Whitespace pre-tokenizer's `\w+|[^\w\s]+` with Oniguruma's Unicode \w,
+// which also holds the join controls (U+200C, U+200D).
 constexpr const char* kWordPattern =
-    R"([\p{L}\p{M}\p{Nd}\p{Pc}]+|[^\p{L}\p{M}\p{Nd}\p{Pc}\s]+)";
+    R"([\p{L}\p{M}\p{Nd}\p{Pc}\x{200C}\x{200D}]+|[^\p{L}\p{M}\p{Nd}\p{Pc}\x{200C}\x{200D}\s]+)";
 
 // Applies `cut` to each piece, collecting the results.
 template <typename Cut>

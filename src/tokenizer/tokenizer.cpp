@@ -99,7 +99,7 @@ Tokenizer Tokenizer::from_json(std::string_view json_text, const std::string& so
   }
   tok.model_ = std::make_unique<BpeModel>(model, at / "model", byte_level);
   if (const Json* added = json_find(root, "added_tokens")) {
-    tok.added_ = AddedVocabulary(*added, at / "added_tokens", tok.normalizer_.get());
+    tok.added_ = AddedVocabulary(*added, at / "added_tokens", tok.normalizer_.get(), *tok.model_);
   }
   if (const Json* post = json_find(root, "post_processor")) {
     tok.post_processor_ = PostProcessor(*post, at / "post_processor");
