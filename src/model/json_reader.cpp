@@ -8,6 +8,15 @@
 #include "core/error.h"
 
 namespace llmbatch {
+namespace {
+
+// nlohmann keeps integers >= 2^63 as unsigned; get<int64_t>() would wrap
+// them (2^64 - 1 to -1), so they count as not an integer here.
+bool is_int64(const nlohmann::json& v) {
+  return v.is_number_integer() && !(v.is_number_unsigned() && v.get<uint64_t>() > INT64_MAX);
+}
+
+}  // namespace
 
 JsonReader::JsonReader(const nlohmann::json& object, std::string file, std::string key_prefix)
     : object_(&object), file_(std::move(file)), prefix_(std::move(key_prefix)) {
@@ -29,7 +38,7 @@ bool JsonReader::has(const std::string& key) const { return get(key) != nullptr;
 std::optional<int64_t> JsonReader::optional_int(const std::string& key) const {
   const auto* v = get(key);
   if (!v) return std::nullopt;
-  if (!v->is_number_integer()) fail(key, "must be an integer, got " + v->dump());
+  if (!is_int64(*v)) fail(key, "must be an integer (64-bit), got " + v->dump());
   return v->get<int64_t>();
 }
 
@@ -71,11 +80,11 @@ std::optional<std::string> JsonReader::optional_string(const std::string& key) c
 std::vector<int64_t> JsonReader::int_or_int_list(const std::string& key) const {
   const auto* v = get(key);
   if (!v) return {};
-  if (v->is_number_integer()) return {v->get<int64_t>()};
+  if (is_int64(*v)) return {v->get<int64_t>()};
   if (!v->is_array()) fail(key, "must be an integer or a list of integers, got " + v->dump());
   std::vector<int64_t> out;
   for (const auto& item : *v) {
-    if (!item.is_number_integer()) fail(key, "must be an integer or a list of integers, got " + v->dump());
+    if (!is_int64(item)) fail(key, "must be an integer or a list of integers, got " + v->dump());
     out.push_back(item.get<int64_t>());
   }
   return out;

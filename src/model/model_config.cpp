@@ -78,7 +78,7 @@ RopeScaling parse_rope_scaling(const JsonReader& config) {
                          "supported: none, linear, llama3");
 }
 
-void check_unsupported_features(const JsonReader& c, const ModelConfig& m) {
+void check_unsupported_features(const nlohmann::json& json, const JsonReader& c, const ModelConfig& m) {
   const auto fail = [&](const std::string& what, const std::string& key) {
     throw UnsupportedError(what, {.file = c.file(), .key = key});
   };
@@ -89,7 +89,10 @@ void check_unsupported_features(const JsonReader& c, const ModelConfig& m) {
   // A window shorter than the context changes attention; a window at least
   // as long as every position is the same as full attention.
   const bool window_on = m.architecture != Architecture::Qwen2 || c.optional_bool("use_sliding_window").value_or(false);
-  if (const auto window = c.optional_int("sliding_window"); window_on && window && *window < m.max_position_embeddings) {
+  auto window = c.optional_int("sliding_window");
+  // transformers' MistralConfig defaults an absent key to 4096 (null: off).
+  if (m.architecture == Architecture::Mistral && !json.contains("sliding_window")) window = 4096;
+  if (window_on && window && *window < m.max_position_embeddings) {
     fail("sliding window attention (sliding_window " + std::to_string(*window) +
              " < max_position_embeddings " + std::to_string(m.max_position_embeddings) + ")",
          "sliding_window");
@@ -155,13 +158,13 @@ ModelConfig model_config_from_json(const nlohmann::json& json, const std::string
   m.bos_token_id = c.optional_int("bos_token_id");
   m.eos_token_ids = c.int_or_int_list("eos_token_id");
   // Newer transformers write "dtype", older "torch_dtype".
-  auto dtype_text = c.optional_string("torch_dtype");
-  if (!dtype_text) dtype_text = c.optional_string("dtype");
+  const std::string dtype_key = c.has("torch_dtype") ? "torch_dtype" : "dtype";
+  const auto dtype_text = c.optional_string(dtype_key);
   if (dtype_text && !dtype_parse(*dtype_text, &m.torch_dtype)) {
-    throw UnsupportedError("torch_dtype '" + *dtype_text + "'", {.file = file, .key = "torch_dtype"},
+    throw UnsupportedError(dtype_key + " '" + *dtype_text + "'", {.file = file, .key = dtype_key},
                            "supported: float32, float16, bfloat16");
   }
-  check_unsupported_features(c, m);
+  check_unsupported_features(json, c, m);
   return m;
 }
 
@@ -190,6 +193,7 @@ nlohmann::json model_config_to_json(const ModelConfig& m) {
                       : m.torch_dtype == DType::F16 ? "float16" : "bfloat16"},
   };
   if (m.architecture != Architecture::Qwen2) j["attention_bias"] = m.qkv_bias;
+  if (m.architecture == Architecture::Mistral) j["sliding_window"] = nullptr;  // absent means 4096
   if (m.bos_token_id) j["bos_token_id"] = *m.bos_token_id;
   if (m.eos_token_ids.size() == 1) j["eos_token_id"] = m.eos_token_ids[0];
   if (m.eos_token_ids.size() > 1) j["eos_token_id"] = m.eos_token_ids;

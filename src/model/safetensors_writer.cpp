@@ -57,6 +57,7 @@ void SafetensorsWriter::write(std::span<const uint8_t> bytes) {
 }
 
 void SafetensorsWriter::finish() {
+  LLMBATCH_CHECK(out_ != nullptr, "finish called twice");
   LLMBATCH_CHECK(written_data_bytes_ == expected_data_bytes_, "fewer bytes written than declared");
   const bool ok = std::fflush(out_) == 0 && ::fsync(fileno(out_)) == 0;
   const int err = errno;

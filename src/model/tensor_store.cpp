@@ -144,7 +144,7 @@ std::span<const uint8_t> TensorStore::rows(std::string_view name, int64_t row_be
 
 std::span<const uint8_t> TensorStore::elements(std::string_view name, int64_t begin, int64_t count) const {
   const auto& t = get(name);
-  if (begin < 0 || count < 0 || begin + count > t.numel()) {
+  if (begin < 0 || count < 0 || begin > t.numel() || count > t.numel() - begin) {  // no overflow in begin + count
     throw InternalError("elements [" + std::to_string(begin) + ", +" + std::to_string(count) +
                             ") outside a tensor of " + std::to_string(t.numel()) + " elements",
                         {.tensor = t.name});
