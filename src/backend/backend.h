@@ -19,10 +19,10 @@
 namespace llmbatch {
 
 struct BackendOptions {
-  // GEMM precision: nullopt follows the weights (BF16 weights run as bf16 ×
-  // bf16 with f32 accumulation where the CPU can, F32 as f32); F32 forces
-  // f32; BF16 converts f32 weights (model.dtype: bf16).
-  std::optional<DType> compute_dtype;
+  // How weights are held for the GEMMs (activations and accumulation are
+  // f32): nullopt follows the checkpoint (BF16 stays BF16, F16 and F32 become
+  // F32); BF16 halves f32 weights (model.dtype: bf16); F32 widens bf16 ones.
+  std::optional<DType> weight_dtype;
   DType kv_dtype = DType::BF16;
   int64_t block_size = 16;
   int64_t num_blocks = 0;       // KV blocks to allocate

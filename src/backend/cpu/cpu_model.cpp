@@ -36,8 +36,8 @@ Linear stacked_linear(const WeightSet& weights, const std::vector<std::string>& 
     out += p.shape[0];
     same_dtype = same_dtype && p.dtype == dtype;
   }
-  const DType compute = linear_compute_dtype(dtype, requested);
-  if (parts.size() == 1) return Linear(parts[0].bytes.data(), dtype, out, in, compute);
+  const DType storage = requested == DType::BF16 ? DType::BF16 : DType::F32;
+  if (parts.size() == 1) return Linear(parts[0].bytes.data(), dtype, out, in, storage);
   std::vector<uint8_t> stacked;
   if (same_dtype) {
     for (const auto& p : parts) stacked.insert(stacked.end(), p.bytes.begin(), p.bytes.end());
@@ -50,7 +50,7 @@ Linear stacked_linear(const WeightSet& weights, const std::vector<std::string>& 
       dtype_to_f32(p.dtype, p.bytes.data(), reinterpret_cast<float*>(stacked.data() + at), n);
     }
   }
-  return Linear(stacked.data(), dtype, out, in, compute);
+  return Linear(stacked.data(), dtype, out, in, storage);
 }
 
 void rmsnorm_rows(const float* x, const float* weight, float* y, int64_t rows, int64_t hidden, float eps) {
@@ -102,7 +102,7 @@ CpuModel::CpuModel(const ModelConfig& config, const WeightSet& weights, const Ba
           options.num_blocks, options.block_size) {
   cpu_set_threads(options.threads);
   const WeightView embed = weights.get("model.embed_tokens.weight");
-  const DType requested = options.compute_dtype.value_or(embed.dtype);
+  const DType requested = options.weight_dtype.value_or(embed.dtype);
   embed_dtype_ = embed.dtype;
   embed_.assign(embed.bytes.begin(), embed.bytes.end());
   for (int64_t l = 0; l < config.num_hidden_layers; ++l) layers_.push_back(load_layer(weights, l, requested));
@@ -112,8 +112,9 @@ CpuModel::CpuModel(const ModelConfig& config, const WeightSet& weights, const Ba
 }
 
 std::string CpuModel::describe() const {
-  return std::string("cpu (") + std::string(dtype_name(lm_head_->compute_dtype())) + " GEMM, KV " +
-         std::string(dtype_name(options_.kv_dtype)) + ", " + std::to_string(cpu_threads()) + " threads)";
+  return std::string("cpu (") + std::string(dtype_name(lm_head_->storage_dtype())) + " weights, " +
+         linear_kernel_name() + " GEMM, KV " + std::string(dtype_name(options_.kv_dtype)) + ", " +
+         std::to_string(cpu_threads()) + " threads)";
 }
 
 void CpuModel::embed(const StepBatch& batch, float* x) const {

@@ -1,132 +1,151 @@
 #include "backend/cpu/linear.h"
 
+#include <immintrin.h>
 #include <omp.h>
 
 #include <algorithm>
-#include <string>
-
-#include <oneapi/dnnl/dnnl.hpp>
+#include <cstring>
 
 #include "core/error.h"
 
 namespace llmbatch {
-
 namespace {
 
-using dnnl::memory;
-using tag = memory::format_tag;
-using dt = memory::data_type;
+// ---- AVX2 + FMA kernel ---------------------------------------------------
 
-dnnl::engine& cpu_engine() {
-  static dnnl::engine engine(dnnl::engine::kind::cpu, 0);
-  return engine;
+__attribute__((target("avx2,fma"))) inline __m256 load8(const float* p) { return _mm256_loadu_ps(p); }
+
+__attribute__((target("avx2,fma"))) inline __m256 load8(const uint16_t* p) {
+  const __m256i wide = _mm256_cvtepu16_epi32(_mm_loadu_si128(reinterpret_cast<const __m128i*>(p)));
+  return _mm256_castsi256_ps(_mm256_slli_epi32(wide, 16));  // bf16 -> f32 is exact
 }
 
-dt to_dnnl(DType t) { return t == DType::BF16 ? dt::bf16 : dt::f32; }
-
-// The primitive for a tile of `rows` rows, given the packed weight layout.
-dnnl::matmul::primitive_desc make_pd(int64_t rows, int64_t in, int64_t out, DType compute,
-                                     const memory::desc& weights) {
-  const memory::desc src({rows, in}, to_dnnl(compute), tag::ab);
-  const memory::desc dst({rows, out}, dt::f32, tag::ab);
-  return dnnl::matmul::primitive_desc(dnnl::matmul::desc(src, weights, dst), cpu_engine());
+// y[r][0..ncols) = x[r] · panel for R rows; panel: [in][16] in T.
+template <int R, typename T>
+__attribute__((target("avx2,fma"))) void kernel_avx2(const float* x, int64_t ldx, const T* panel, int64_t in,
+                                                     float* y, int64_t ldy, int64_t ncols) {
+  __m256 acc[R][2];
+  for (int r = 0; r < R; ++r) acc[r][0] = acc[r][1] = _mm256_setzero_ps();
+  for (int64_t k = 0; k < in; ++k) {
+    const __m256 w0 = load8(panel + k * kLinearPanel);
+    const __m256 w1 = load8(panel + k * kLinearPanel + 8);
+    for (int r = 0; r < R; ++r) {
+      const __m256 xb = _mm256_broadcast_ss(x + r * ldx + k);
+      acc[r][0] = _mm256_fmadd_ps(xb, w0, acc[r][0]);
+      acc[r][1] = _mm256_fmadd_ps(xb, w1, acc[r][1]);
+    }
+  }
+  for (int r = 0; r < R; ++r) {
+    alignas(32) float out[kLinearPanel];
+    _mm256_store_ps(out, acc[r][0]);
+    _mm256_store_ps(out + 8, acc[r][1]);
+    std::memcpy(y + r * ldy, out, ncols * sizeof(float));
+  }
 }
+
+// ---- portable kernel (same order, separate multiply and add) -------------
+
+typedef float Lanes __attribute__((vector_size(32)));
+
+inline Lanes load_lanes(const float* p) {
+  Lanes v;
+  std::memcpy(&v, p, sizeof v);
+  return v;
+}
+
+inline Lanes load_lanes(const uint16_t* p) {
+  Lanes v;
+  for (int i = 0; i < 8; ++i) v[i] = bf16_to_f32(p[i]);
+  return v;
+}
+
+template <int R, typename T>
+void kernel_portable(const float* x, int64_t ldx, const T* panel, int64_t in, float* y, int64_t ldy, int64_t ncols) {
+  Lanes acc[R][2] = {};
+  for (int64_t k = 0; k < in; ++k) {
+    const Lanes w0 = load_lanes(panel + k * kLinearPanel);
+    const Lanes w1 = load_lanes(panel + k * kLinearPanel + 8);
+    for (int r = 0; r < R; ++r) {
+      const float xv = x[r * ldx + k];
+      acc[r][0] += xv * w0;
+      acc[r][1] += xv * w1;
+    }
+  }
+  for (int r = 0; r < R; ++r) {
+    float out[kLinearPanel];
+    std::memcpy(out, &acc[r][0], 32);
+    std::memcpy(out + 8, &acc[r][1], 32);
+    std::memcpy(y + r * ldy, out, ncols * sizeof(float));
+  }
+}
+
+bool has_avx2_fma() {
+  static const bool yes = __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma");
+  return yes;
+}
+
+// All rows of one panel, four at a time, then the 1-3 left over.
+template <typename T>
+void run_panel(const float* x, int64_t rows, int64_t in, const T* panel, float* y, int64_t ldy, int64_t ncols) {
+  const bool avx2 = has_avx2_fma();
+  int64_t r = 0;
+  for (; r + 4 <= rows; r += 4) {
+    avx2 ? kernel_avx2<4>(x + r * in, in, panel, in, y + r * ldy, ldy, ncols)
+         : kernel_portable<4>(x + r * in, in, panel, in, y + r * ldy, ldy, ncols);
+  }
+  const int64_t left = rows - r;
+  const float* xr = x + r * in;
+  float* yr = y + r * ldy;
+  if (left == 3) avx2 ? kernel_avx2<3>(xr, in, panel, in, yr, ldy, ncols) : kernel_portable<3>(xr, in, panel, in, yr, ldy, ncols);
+  if (left == 2) avx2 ? kernel_avx2<2>(xr, in, panel, in, yr, ldy, ncols) : kernel_portable<2>(xr, in, panel, in, yr, ldy, ncols);
+  if (left == 1) avx2 ? kernel_avx2<1>(xr, in, panel, in, yr, ldy, ncols) : kernel_portable<1>(xr, in, panel, in, yr, ldy, ncols);
+}
+
+// Rows per block: a block of x stays in cache while every panel passes over it.
+constexpr int64_t kRowBlock = 64;
 
 }  // namespace
 
-struct Linear::State {
-  memory packed;  // weights in the layout the kernel wants
-  dnnl::matmul matmul;  // for exactly kLinearRowTile rows
-  // Zero-padded input and output of a partial last tile, in the compute dtype.
-  mutable std::vector<uint8_t> src_tile;
-  mutable std::vector<float> dst_tile;
-};
-
 Linear::Linear(const void* weight, DType weight_dtype, int64_t out_features, int64_t in_features,
-               DType compute_dtype)
-    : state_(std::make_unique<State>()), out_(out_features), in_(in_features), compute_(compute_dtype) {
-  LLMBATCH_CHECK(compute_ == DType::F32 || (compute_ == DType::BF16 && cpu_supports_bf16_gemm()),
-                 "compute dtype must be F32, or BF16 on a CPU with bf16 GEMMs (linear_compute_dtype)");
-  // User weights as [K, N] in "ba" order, i.e. the HF [N, K] row-major array.
-  const size_t n = static_cast<size_t>(out_) * in_;
-  std::vector<float> as_f32;
-  std::vector<uint16_t> as_bf16;
-  const void* user_data = weight;
-  if (compute_ == DType::F32 && weight_dtype != DType::F32) {
-    as_f32.resize(n);
-    dtype_to_f32(weight_dtype, weight, as_f32.data(), n);
-    user_data = as_f32.data();
-  } else if (compute_ == DType::BF16 && weight_dtype != DType::BF16) {
-    as_f32.resize(n);
-    dtype_to_f32(weight_dtype, weight, as_f32.data(), n);
-    as_bf16.resize(n);
-    dtype_from_f32(DType::BF16, as_f32.data(), as_bf16.data(), n);
-    user_data = as_bf16.data();
+               DType storage_dtype)
+    : out_(out_features), in_(in_features), panels_((out_features + kLinearPanel - 1) / kLinearPanel),
+      storage_(storage_dtype) {
+  LLMBATCH_CHECK(storage_ == DType::F32 || storage_ == DType::BF16, "Linear stores F32 or BF16");
+  const size_t elem = dtype_size(storage_);
+  packed_.assign(panels_ * in_ * kLinearPanel * elem, 0);  // padding columns stay 0
+  std::vector<float> row(in_);
+  std::vector<uint8_t> converted(in_ * elem);
+  const size_t src_row_bytes = in_ * dtype_size(weight_dtype);
+  for (int64_t o = 0; o < out_; ++o) {
+    dtype_to_f32(weight_dtype, static_cast<const uint8_t*>(weight) + o * src_row_bytes, row.data(), in_);
+    dtype_from_f32(storage_, row.data(), converted.data(), in_);
+    const int64_t panel = o / kLinearPanel, col = o % kLinearPanel;
+    for (int64_t k = 0; k < in_; ++k) {
+      std::memcpy(&packed_[((panel * in_ + k) * kLinearPanel + col) * elem], &converted[k * elem], elem);
+    }
   }
-  const memory::desc user_md({in_, out_}, to_dnnl(compute_), tag::ba);
-  const memory::desc any_md({in_, out_}, to_dnnl(compute_), tag::any);
-  // The packed layout a full tile prefers; every other tile height is
-  // created against this same layout, so the weights are packed once.
-  const auto pd = make_pd(kLinearRowTile, in_, out_, compute_, any_md);
-  state_->packed = memory(pd.weights_desc(), cpu_engine());
-  memory user(user_md, cpu_engine(), const_cast<void*>(user_data));
-  dnnl::stream stream(cpu_engine());
-  dnnl::reorder(user, state_->packed).execute(stream, user, state_->packed);
-  stream.wait();
-  state_->matmul = dnnl::matmul(pd);
-  state_->src_tile.resize(kLinearRowTile * in_ * dtype_size(compute_));
-  state_->dst_tile.resize(kLinearRowTile * out_);
-}
-
-Linear::~Linear() = default;
-Linear::Linear(Linear&&) noexcept = default;
-Linear& Linear::operator=(Linear&&) noexcept = default;
-
-std::string Linear::implementation() const {
-  return make_pd(kLinearRowTile, in_, out_, compute_, state_->packed.get_desc()).impl_info_str();
 }
 
 void Linear::forward(const float* x, int64_t rows, float* y) const {
-  const size_t src_row_bytes = in_ * dtype_size(compute_);
-  const memory::desc src_md({kLinearRowTile, in_}, to_dnnl(compute_), tag::ab);
-  const memory::desc dst_md({kLinearRowTile, out_}, dt::f32, tag::ab);
-  dnnl::stream stream(cpu_engine());
-  for (int64_t r0 = 0; r0 < rows; r0 += kLinearRowTile) {
-    const int64_t n = std::min(kLinearRowTile, rows - r0);
-    const float* x_tile = x + r0 * in_;
-    // The input tile in the compute dtype; a partial tile is zero-padded.
-    void* src = const_cast<float*>(x_tile);
-    if (compute_ == DType::BF16 || n < kLinearRowTile) {
-      src = state_->src_tile.data();
-      dtype_from_f32(compute_, x_tile, src, n * in_);
-      std::fill(state_->src_tile.begin() + n * src_row_bytes, state_->src_tile.end(), 0);
+  const int64_t blocks = (rows + kRowBlock - 1) / kRowBlock;
+  const size_t panel_bytes = in_ * kLinearPanel * dtype_size(storage_);
+#pragma omp parallel for collapse(2) schedule(static)
+  for (int64_t b = 0; b < blocks; ++b) {
+    for (int64_t p = 0; p < panels_; ++p) {
+      const int64_t r0 = b * kRowBlock, n = std::min(kRowBlock, rows - r0);
+      const int64_t ncols = std::min(kLinearPanel, out_ - p * kLinearPanel);
+      const uint8_t* panel = packed_.data() + p * panel_bytes;
+      float* yp = y + r0 * out_ + p * kLinearPanel;
+      if (storage_ == DType::F32) {
+        run_panel(x + r0 * in_, n, in_, reinterpret_cast<const float*>(panel), yp, out_, ncols);
+      } else {
+        run_panel(x + r0 * in_, n, in_, reinterpret_cast<const uint16_t*>(panel), yp, out_, ncols);
+      }
     }
-    float* dst = n < kLinearRowTile ? state_->dst_tile.data() : y + r0 * out_;
-    memory src_mem(src_md, cpu_engine(), src);
-    memory dst_mem(dst_md, cpu_engine(), dst);
-    state_->matmul.execute(stream, {{DNNL_ARG_SRC, src_mem}, {DNNL_ARG_WEIGHTS, state_->packed}, {DNNL_ARG_DST, dst_mem}});
-    stream.wait();
-    if (dst != y + r0 * out_) std::copy(dst, dst + n * out_, y + r0 * out_);
   }
 }
 
-bool cpu_supports_bf16_gemm() {
-  static const bool supported = [] {
-    try {
-      const memory::desc any({64, 64}, dt::bf16, tag::any);
-      make_pd(16, 64, 64, DType::BF16, any);
-      return true;
-    } catch (const dnnl::error&) {
-      return false;
-    }
-  }();
-  return supported;
-}
-
-DType linear_compute_dtype(DType weight_dtype, DType requested) {
-  const bool want_bf16 = requested == DType::BF16 || (requested != DType::F32 && weight_dtype == DType::BF16);
-  return want_bf16 && cpu_supports_bf16_gemm() ? DType::BF16 : DType::F32;
-}
+const char* linear_kernel_name() { return has_avx2_fma() ? "avx2+fma" : "portable"; }
 
 void cpu_set_threads(int threads) { omp_set_num_threads(threads > 0 ? threads : omp_get_num_procs()); }
 

@@ -1,72 +1,51 @@
-// A linear layer y = x · Wᵀ on the CPU through oneDNN, with W packed once.
+// A linear layer y = x · Wᵀ on the CPU, batch-invariant by construction.
 //
-// W comes as Hugging Face stores it, [out_features, in_features] row-major.
-// BF16 weights (and any weights when the compute dtype is BF16) run as a
-// bf16 × bf16 GEMM with f32 accumulation: activations are rounded to bf16 on
-// the way in, as a bf16 model does in PyTorch. F32 runs as f32.
+// W arrives as Hugging Face stores it, [out_features, in_features], and is
+// packed once into panels of kLinearPanel output features, k-major
+// ([panel][in][16]), in F32 or BF16 (BF16 halves the memory traffic; it is
+// widened to f32 in registers). Activations and accumulation are f32.
 //
-// Batch invariance: oneDNN picks kernels, blockings and even algorithms
-// (GEMV for M = 1) by the number of rows M, and a row's bits change with
-// them (measured: f32 on AVX2, M = 1 vs 2). So every call runs exactly
-// kLinearRowTile rows through one primitive created once: longer batches
-// are cut into tiles and the last tile is zero-padded. A row's result then
-// depends only on its own values, never on the batch. linear_test checks
-// the bits for M from 1 to 513 on the model shapes.
-//
-// Cost: a decode step with fewer than kLinearRowTile rows computes the
-// padding too; at 16 rows the GEMM is still bound by reading the weights, so
-// that costs little (docs/PERFORMANCE.md has the figures).
+// Every output element is one accumulator that walks k = 0 .. in-1 in
+// order, whichever kernel (4, 3, 2 or 1 rows at a time), tile, thread or
+// batch computes it. So a row's bits depend only on that row and W — never
+// on how many rows run together or where the row sits (oneDNN does not give
+// that on AVX2: see onednn_linear.h). CPUs with AVX2+FMA use a fused
+// multiply-add kernel, others a portable one; a machine always uses the
+// same one, so results are reproducible per machine type.
 #pragma once
 
 #include <cstdint>
-#include <map>
-#include <memory>
-#include <span>
 #include <vector>
 
 #include "core/dtype.h"
 
 namespace llmbatch {
 
-// Rows per GEMM call: the fixed tile height.
-constexpr int64_t kLinearRowTile = 16;
+constexpr int64_t kLinearPanel = 16;
 
 class Linear {
  public:
-  // weight: [out_features, in_features] in `weight_dtype`; copied and
-  // packed, so the source may be unmapped afterwards.
-  Linear(const void* weight, DType weight_dtype, int64_t out_features, int64_t in_features, DType compute_dtype);
-  ~Linear();
-  Linear(Linear&&) noexcept;
-  Linear& operator=(Linear&&) noexcept;
+  // weight: [out_features, in_features] in `weight_dtype` (F32, F16, BF16),
+  // stored packed as `storage_dtype` (F32 or BF16); the source is copied.
+  Linear(const void* weight, DType weight_dtype, int64_t out_features, int64_t in_features, DType storage_dtype);
 
   int64_t in_features() const { return in_; }
   int64_t out_features() const { return out_; }
-  DType compute_dtype() const { return compute_; }
-  // Name of the oneDNN implementation chosen, e.g. "brg:avx512_core_bf16".
-  std::string implementation() const;
+  DType storage_dtype() const { return storage_; }
 
   // x: [rows, in_features] f32; y: [rows, out_features] f32 (overwritten).
   void forward(const float* x, int64_t rows, float* y) const;
 
  private:
-  struct State;
-  std::unique_ptr<State> state_;
-  int64_t out_ = 0, in_ = 0;
-  DType compute_ = DType::F32;
+  int64_t out_ = 0, in_ = 0, panels_ = 0;
+  DType storage_ = DType::F32;
+  std::vector<uint8_t> packed_;  // [panels][in][kLinearPanel] in storage_
 };
 
-// Whether this CPU runs bf16 GEMMs natively (oneDNN needs AVX-512 with
-// BF16, or AMX). Without it bf16 weights are widened to f32 and run as f32:
-// same math up to rounding, twice the memory.
-bool cpu_supports_bf16_gemm();
+// "avx2+fma" or "portable": the kernel this CPU runs.
+const char* linear_kernel_name();
 
-// The compute dtype for weights stored as `weight_dtype` when the user asks
-// for `requested` (F32, or BF16 for model.dtype: bf16 / auto on a bf16
-// model): BF16 only where the CPU supports it.
-DType linear_compute_dtype(DType weight_dtype, DType requested);
-
-// Sets the threads oneDNN and the CPU ops use (OpenMP); 0 = all cores.
+// Threads for the CPU ops (OpenMP, also used by oneDNN); 0 = all cores.
 void cpu_set_threads(int threads);
 int cpu_threads();
 

@@ -1,74 +1,45 @@
-// Linear (oneDNN GEMM) against a naive float64 product, and the bitwise
-// batch invariance the engine's reproducibility rests on.
+// The engine's GEMM: accurate against a naive float64 product, and its
+// bitwise batch invariance, which the engine's reproducibility rests on.
 #include "backend/cpu/linear.h"
 
 #include <cmath>
 #include <cstring>
-#include <random>
+#include <string>
 #include <vector>
 
 #include <gtest/gtest.h>
 
+#include "core/error.h"
+#include "test_util.h"
+
 namespace llmbatch {
 namespace {
 
-std::vector<float> random_floats(size_t n, float stddev, uint32_t seed) {
-  std::mt19937 rng(seed);
-  std::normal_distribution<float> dist(0.0f, stddev);
-  std::vector<float> v(n);
-  for (auto& e : v) e = dist(rng);
-  return v;
-}
-
-std::vector<uint16_t> to_bf16(const std::vector<float>& v) {
-  std::vector<uint16_t> out(v.size());
-  dtype_from_f32(DType::BF16, v.data(), out.data(), v.size());
-  return out;
-}
-
-float round_bf16(float v) { return bf16_to_f32(f32_to_bf16(v)); }
-
-// y[r][o] = sum_i x[r][i] * w[o][i] in double, from the values the GEMM sees.
-std::vector<double> naive(const std::vector<float>& x, const std::vector<float>& w, int64_t rows, int64_t in,
-                          int64_t out, bool bf16) {
-  std::vector<double> y(rows * out);
-  for (int64_t r = 0; r < rows; ++r) {
-    for (int64_t o = 0; o < out; ++o) {
-      double acc = 0;
-      for (int64_t i = 0; i < in; ++i) {
-        const float a = bf16 ? round_bf16(x[r * in + i]) : x[r * in + i];
-        const float b = bf16 ? round_bf16(w[o * in + i]) : w[o * in + i];
-        acc += double(a) * b;
-      }
-      y[r * out + o] = acc;
-    }
-  }
-  return y;
-}
+using testing::naive_product;
+using testing::random_floats;
+using testing::to_bf16;
 
 struct Case {
-  DType weight, compute;
+  DType weight, storage;
 };
 
 class LinearAccuracyTest : public ::testing::TestWithParam<Case> {};
 
-// bf16 cases run where the CPU has bf16 GEMMs (AVX-512 BF16 / AMX).
-#define SKIP_WITHOUT_BF16(compute) \
-  if ((compute) == DType::BF16 && !cpu_supports_bf16_gemm()) GTEST_SKIP() << "no bf16 GEMM on this CPU"
-
 TEST_P(LinearAccuracyTest, MatchesNaiveProduct) {
-  const auto [weight_dtype, compute] = GetParam();
-  SKIP_WITHOUT_BF16(compute);
-  for (auto [rows, in, out] : {std::array<int64_t, 3>{1, 64, 96}, {17, 97, 33}, {300, 256, 130}}) {
+  const auto [weight_dtype, storage] = GetParam();
+  for (auto [rows, in, out] : {std::array<int64_t, 3>{1, 64, 96}, {17, 97, 33}, {70, 256, 130}, {5, 3, 1}}) {
     const auto x = random_floats(rows * in, 1.0f, 1);
     auto w = random_floats(out * in, 0.1f, 2);
     std::vector<uint8_t> stored(w.size() * dtype_size(weight_dtype));
     dtype_from_f32(weight_dtype, w.data(), stored.data(), w.size());
-    dtype_to_f32(weight_dtype, stored.data(), w.data(), w.size());  // what the layer really holds
-    const Linear linear(stored.data(), weight_dtype, out, in, compute);
+    dtype_to_f32(weight_dtype, stored.data(), w.data(), w.size());
+    if (storage == DType::BF16) {
+      for (auto& v : w) v = testing::round_bf16(v);
+    }
+    const Linear linear(stored.data(), weight_dtype, out, in, storage);
     std::vector<float> y(rows * out);
     linear.forward(x.data(), rows, y.data());
-    const auto ref = naive(x, w, rows, in, out, compute == DType::BF16);
+    const auto ref = naive_product(x, w, rows, in, out, false);
     // f32 accumulation over `in` terms of size ~0.1: relative error ~1e-6.
     for (size_t i = 0; i < y.size(); ++i) ASSERT_NEAR(y[i], ref[i], 1e-4 + 1e-5 * std::abs(ref[i])) << i;
   }
@@ -76,66 +47,48 @@ TEST_P(LinearAccuracyTest, MatchesNaiveProduct) {
 
 INSTANTIATE_TEST_SUITE_P(Dtypes, LinearAccuracyTest,
                          ::testing::Values(Case{DType::F32, DType::F32}, Case{DType::BF16, DType::BF16},
-                                           Case{DType::F32, DType::BF16}, Case{DType::F16, DType::F32}));
+                                           Case{DType::F32, DType::BF16}, Case{DType::F16, DType::F32},
+                                           Case{DType::BF16, DType::F32}));
 
-// A probe row's output bits must not depend on how many rows run with it or
-// where it sits. Shapes: SmolLM-135M and Llama-3.2-1B fused qkv, gate+up,
-// down and o projections.
+// A probe row's output bits must not depend on how many rows run with it,
+// on where it sits, or on the other rows' values. Shapes: the tiny preset,
+// SmolLM-135M and Llama-3.2-1B (fused qkv, gate+up, down, o).
 TEST(LinearInvarianceTest, RowBitsIndependentOfBatch) {
-  const std::vector<std::pair<int64_t, int64_t>> shapes = {{576, 960}, {576, 3072}, {1536, 576}, {576, 576},
-                                                           {2048, 3072}, {8192, 2048}, {2048, 16384}};
-  const std::vector<int64_t> batch_sizes = {1, 2, 3, 5, 7, 8, 15, 16, 17, 31, 32, 33, 63, 64, 65,
-                                            127, 128, 129, 255, 256, 257, 300, 513};
-  for (DType compute : {DType::BF16, DType::F32}) {
-    if (compute == DType::BF16 && !cpu_supports_bf16_gemm()) continue;
+  const std::vector<std::pair<int64_t, int64_t>> shapes = {{64, 128}, {128, 64}, {576, 960}, {576, 3072},
+                                                           {1536, 576}, {2048, 3072}, {8192, 2048}};
+  const std::vector<int64_t> batch_sizes = {1, 2, 3, 4, 5, 7, 8, 15, 16, 17, 31, 33, 63, 64, 65, 127, 129, 300};
+  for (DType storage : {DType::BF16, DType::F32}) {
     for (const auto& [in, out] : shapes) {
-      // The f32 pass covers the SmolLM shapes only, to keep the test short.
-      if (compute == DType::F32 && in * out > 576 * 3072) continue;
+      if (storage == DType::F32 && in * out > 576 * 3072) continue;  // keep the test short
       const auto w = to_bf16(random_floats(in * out, 0.05f, 3));
-      const Linear linear(w.data(), DType::BF16, out, in, compute);
+      const Linear linear(w.data(), DType::BF16, out, in, storage);
       const int64_t max_rows = batch_sizes.back();
       const auto x = random_floats(max_rows * in, 1.0f, 4);
       std::vector<float> alone(out), y(max_rows * out);
-      linear.forward(x.data(), 1, alone.data());  // row 0 by itself
+      linear.forward(x.data(), 1, alone.data());
       for (int64_t m : batch_sizes) {
-        // Row 0 first in a batch of m, and as the last row of a batch of m.
-        linear.forward(x.data(), m, y.data());
-        ASSERT_EQ(0, std::memcmp(alone.data(), y.data(), out * sizeof(float)))
-            << "first row, M=" << m << " shape " << in << "x" << out << " " << dtype_name(compute);
-        std::vector<float> shifted(x.begin() + in, x.begin() + m * in);
-        shifted.insert(shifted.end(), x.begin(), x.begin() + in);
-        linear.forward(shifted.data(), m, y.data());
-        ASSERT_EQ(0, std::memcmp(alone.data(), y.data() + (m - 1) * out, out * sizeof(float)))
-            << "last row, M=" << m << " shape " << in << "x" << out << " " << dtype_name(compute);
+        // The probe (row 0 of x) at position m / 2 of a batch of m others.
+        std::vector<float> batch = random_floats(m * in, 1.0f, 5 + m);
+        const int64_t at = m / 2;
+        std::copy_n(x.begin(), in, batch.begin() + at * in);
+        linear.forward(batch.data(), m, y.data());
+        ASSERT_EQ(0, std::memcmp(alone.data(), y.data() + at * out, out * sizeof(float)))
+            << "M=" << m << " shape " << in << "x" << out << " " << dtype_name(storage);
       }
     }
   }
 }
 
-TEST(LinearTest, ComputeDtypeFollowsWeightsRequestAndCpu) {
-  EXPECT_EQ(linear_compute_dtype(DType::F32, DType::F32), DType::F32);
-  EXPECT_EQ(linear_compute_dtype(DType::F16, DType::F16), DType::F32);
-  const DType bf16_if_supported = cpu_supports_bf16_gemm() ? DType::BF16 : DType::F32;
-  EXPECT_EQ(linear_compute_dtype(DType::BF16, DType::BF16), bf16_if_supported);
-  EXPECT_EQ(linear_compute_dtype(DType::F32, DType::BF16), bf16_if_supported);
-  EXPECT_EQ(linear_compute_dtype(DType::BF16, DType::F32), DType::F32);
-}
-
-TEST(LinearTest, ReportsOneDnnImplementationAndShape) {
-  const auto w = to_bf16(random_floats(64 * 32, 0.1f, 5));
-  const DType compute = linear_compute_dtype(DType::BF16, DType::BF16);
-  const Linear linear(w.data(), DType::BF16, 32, 64, compute);
+TEST(LinearTest, ShapeStorageKernelAndZeroRows) {
+  const auto w = to_bf16(random_floats(64 * 33, 0.1f, 5));
+  const Linear linear(w.data(), DType::BF16, 33, 64, DType::BF16);
   EXPECT_EQ(linear.in_features(), 64);
-  EXPECT_EQ(linear.out_features(), 32);
-  EXPECT_EQ(linear.compute_dtype(), compute);
-  // Not the slow reference kernel.
-  EXPECT_EQ(linear.implementation().find("ref"), std::string::npos) << linear.implementation();
-}
-
-TEST(LinearTest, ZeroRowsIsANoOp) {
-  const auto w = to_bf16(random_floats(8 * 8, 0.1f, 6));
-  const Linear linear(w.data(), DType::BF16, 8, 8, DType::F32);
+  EXPECT_EQ(linear.out_features(), 33);
+  EXPECT_EQ(linear.storage_dtype(), DType::BF16);
+  const std::string kernel = linear_kernel_name();
+  EXPECT_TRUE(kernel == "avx2+fma" || kernel == "portable") << kernel;
   linear.forward(nullptr, 0, nullptr);
+  EXPECT_THROW(Linear(w.data(), DType::BF16, 33, 64, DType::F16), InternalError);
 }
 
 TEST(LinearTest, ThreadCountIsSettable) {
@@ -143,6 +96,20 @@ TEST(LinearTest, ThreadCountIsSettable) {
   EXPECT_EQ(cpu_threads(), 1);
   cpu_set_threads(0);
   EXPECT_GE(cpu_threads(), 1);
+}
+
+// Thread count changes which thread computes a panel, never its bits.
+TEST(LinearTest, ThreadCountDoesNotChangeBits) {
+  const auto w = to_bf16(random_floats(256 * 200, 0.05f, 6));
+  const Linear linear(w.data(), DType::BF16, 200, 256, DType::BF16);
+  const auto x = random_floats(37 * 256, 1.0f, 7);
+  std::vector<float> one(37 * 200), two(37 * 200);
+  cpu_set_threads(1);
+  linear.forward(x.data(), 37, one.data());
+  cpu_set_threads(2);
+  linear.forward(x.data(), 37, two.data());
+  cpu_set_threads(0);
+  EXPECT_EQ(one, two);
 }
 
 }  // namespace
