@@ -21,5 +21,18 @@ function(llmbatch_unit_test module)
   target_compile_definitions(${target} PRIVATE
     LLMBATCH_SOURCE_DIR="${PROJECT_SOURCE_DIR}"
     LLMBATCH_FIXTURES_DIR="${PROJECT_SOURCE_DIR}/tests/fixtures")
-  gtest_discover_tests(${target} PROPERTIES LABELS "unit;${module}" DISCOVERY_TIMEOUT 60)
+  llmbatch_discover_tests(${target} unit ${module})
+endfunction()
+
+# llmbatch_discover_tests(TARGET LABELS...)
+# gtest_discover_tests into ctest with several labels. gtest_discover_tests
+# flattens a list-valued LABELS (CMake 3.25 loses every escape on the way),
+# so the labels are set afterwards on the discovered test list.
+function(llmbatch_discover_tests target)
+  gtest_discover_tests(${target} TEST_LIST ${target}_tests DISCOVERY_TIMEOUT 60)
+  set(labels_file ${CMAKE_CURRENT_BINARY_DIR}/${target}_labels.cmake)
+  string(REPLACE ";" "\\;" labels "${ARGN}")
+  file(WRITE ${labels_file}
+       "if(${target}_tests)\n  set_tests_properties(\${${target}_tests} PROPERTIES LABELS \"${labels}\")\nendif()\n")
+  set_property(DIRECTORY APPEND PROPERTY TEST_INCLUDE_FILES ${labels_file})
 endfunction()
