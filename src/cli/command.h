@@ -15,4 +15,12 @@ using CommandAction = std::function<int()>;
 // model random, inspect
 void add_model_commands(CLI::App& app, CommandAction& action);
 
+// logprobs
+void add_logprobs_command(CLI::App& app, CommandAction& action);
+// chat-template
+void add_chat_template_commands(CLI::App& app, CommandAction& action);
+
+// tokenize, detokenize
+void add_tokenizer_commands(CLI::App& app, CommandAction& action);
+
 }  // namespace llmbatch::cli

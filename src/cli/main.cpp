@@ -17,6 +17,9 @@ int main(int argc, char** argv) {
 
   llmbatch::cli::CommandAction action;
   llmbatch::cli::add_model_commands(app, action);
+  llmbatch::cli::add_logprobs_command(app, action);
+  llmbatch::cli::add_tokenizer_commands(app, action);
+  llmbatch::cli::add_chat_template_commands(app, action);
 
   try {
     app.parse(argc, argv);

@@ -3,6 +3,7 @@
 #include <omp.h>
 
 #include <algorithm>
+#include <chrono>
 #include <cmath>
 #include <cstring>
 
@@ -65,6 +66,19 @@ void add_bias(float* y, const std::vector<float>& bias, int64_t rows) {
   const int64_t width = static_cast<int64_t>(bias.size());
   for (int64_t r = 0; r < rows; ++r) vec_add(bias.data(), y + r * width, width);
 }
+
+// Adds the time since the last lap to one of the profile's buckets.
+class Stopwatch {
+ public:
+  void lap(double& bucket) {
+    const auto now = std::chrono::steady_clock::now();
+    bucket += std::chrono::duration<double>(now - last_).count();
+    last_ = now;
+  }
+
+ private:
+  std::chrono::steady_clock::time_point last_ = std::chrono::steady_clock::now();
+};
 
 void grow(std::vector<float>& buffer, int64_t size) {
   if (static_cast<int64_t>(buffer.size()) < size) buffer.resize(size);
@@ -148,8 +162,11 @@ void CpuModel::attention_block(const Layer& layer, int64_t index, const StepBatc
   const int64_t tokens = batch.num_tokens(), hidden = config_.hidden_size;
   const int64_t q = config_.q_size(), kv = config_.kv_size(), width = q + 2 * kv;
   const float eps = static_cast<float>(config_.rms_norm_eps);
+  Stopwatch watch;
   rmsnorm_rows(x, layer.input_norm.data(), h_.data(), tokens, hidden, eps);
+  watch.lap(profile_.other);
   layer.qkv.forward(h_.data(), tokens, qkv_.data());
+  watch.lap(profile_.gemm);
   add_bias(qkv_.data(), layer.qkv_bias, tokens);
   for (const auto& seq : batch.sequences) {
     for (int64_t i = 0; i < seq.num_tokens; ++i) {
@@ -165,17 +182,23 @@ void CpuModel::attention_block(const Layer& layer, int64_t index, const StepBatc
   for (const auto& s : batch.sequences) seqs.push_back({s.first_token, s.num_tokens, s.start_position, s.block_table});
   const AttentionShape shape{config_.num_attention_heads, config_.num_key_value_heads, config_.head_dim,
                              options_.block_size, options_.kv_dtype};
+  watch.lap(profile_.other);
   paged_attention(shape, seqs, q_.data(), kv_.k_data(index), kv_.v_data(index), attn_.data());
-
+  watch.lap(profile_.attention);
   layer.o.forward(attn_.data(), tokens, proj_.data());
+  watch.lap(profile_.gemm);
   add_bias(proj_.data(), layer.o_bias, tokens);
   vec_add(proj_.data(), x, tokens * hidden);
+  watch.lap(profile_.other);
 }
 
 void CpuModel::mlp_block(const Layer& layer, int64_t tokens, float* x) {
   const int64_t hidden = config_.hidden_size, ffn = config_.intermediate_size;
+  Stopwatch watch;
   rmsnorm_rows(x, layer.post_attention_norm.data(), h_.data(), tokens, hidden, static_cast<float>(config_.rms_norm_eps));
+  watch.lap(profile_.other);
   layer.gate_up.forward(h_.data(), tokens, gate_up_.data());
+  watch.lap(profile_.gemm);
 #pragma omp parallel for
   for (int64_t t = 0; t < tokens; ++t) {
     const float* g = gate_up_.data() + t * 2 * ffn;
@@ -183,8 +206,11 @@ void CpuModel::mlp_block(const Layer& layer, int64_t tokens, float* x) {
     float* a = act_.data() + t * ffn;
     for (int64_t i = 0; i < ffn; ++i) a[i] = g[i] / (1.0f + std::exp(-g[i])) * u[i];
   }
+  watch.lap(profile_.other);
   layer.down.forward(act_.data(), tokens, proj_.data());
+  watch.lap(profile_.gemm);
   vec_add(proj_.data(), x, tokens * hidden);
+  watch.lap(profile_.other);
 }
 
 void CpuModel::emit_logits(const StepBatch& batch, const float* x, LogitsSink& sink) {
@@ -200,7 +226,9 @@ void CpuModel::emit_logits(const StepBatch& batch, const float* x, LogitsSink& s
       kernels::rmsnorm_row_host(x + row * hidden, final_norm_.data(), normed.data() + i * hidden,
                                 static_cast<int>(hidden), static_cast<float>(config_.rms_norm_eps));
     }
+    Stopwatch watch;
     lm_head_->forward(normed.data(), n, logits.data());
+    watch.lap(profile_.gemm);
     for (int64_t i = 0; i < n; ++i) sink.consume(r0 + i, {logits.data() + i * vocab, static_cast<size_t>(vocab)});
   }
 }
@@ -226,6 +254,7 @@ void CpuModel::forward(const StepBatch& batch, LogitsSink& sink) {
   grow(gate_up_, tokens * 2 * config_.intermediate_size);
   grow(act_, tokens * config_.intermediate_size);
 
+  ++profile_.steps;
   embed(batch, x.data());
   for (int64_t l = 0; l < config_.num_hidden_layers; ++l) {
     attention_block(layers_[l], l, batch, x.data());

@@ -23,6 +23,13 @@
 
 namespace llmbatch {
 
+// Where a step's time went (seconds, summed over steps since reset).
+struct CpuStepProfile {
+  double gemm = 0, attention = 0, other = 0;
+  int64_t steps = 0;
+  double total() const { return gemm + attention + other; }
+};
+
 class CpuModel : public Backend {
  public:
   CpuModel(const ModelConfig& config, const WeightSet& weights, const BackendOptions& options);
@@ -31,6 +38,8 @@ class CpuModel : public Backend {
   std::string describe() const override;
 
   const KvStorage& kv_storage() const { return kv_; }
+  const CpuStepProfile& profile() const { return profile_; }
+  void reset_profile() { profile_ = {}; }
 
  private:
   struct Layer {
@@ -57,6 +66,7 @@ class CpuModel : public Backend {
   KvStorage kv_;
   // Step scratch, grown as needed: [T, width] each.
   std::vector<float> h_, qkv_, q_, attn_, proj_, gate_up_, act_;
+  CpuStepProfile profile_;
 };
 
 }  // namespace llmbatch

@@ -1,0 +1,183 @@
+// Forward-pass benchmark (not a test): decode steps at several batch sizes
+// at a 512-token context, and a 512-token prefill, on random models of real
+// shapes; beside each, the same GEMM shapes run through plain oneDNN and
+// through the engine's own kernel in the same process, so the ratios mean
+// something on whatever machine runs it.
+//
+//   bench_forward --preset smollm135m [--threads 2] [--steps 8] [--models DIR]
+//
+// Prints one line per measurement; tools/bench/forward.sh runs the presets.
+#include <chrono>
+#include <cstdio>
+#include <filesystem>
+#include <functional>
+#include <string>
+#include <vector>
+
+#include <CLI/CLI.hpp>
+
+#include "backend/cpu/cpu_model.h"
+#include "backend/cpu/linear.h"
+#include "backend/cpu/onednn_linear.h"
+#include "core/log.h"
+#include "kv/kv_cache.h"
+#include "model/model_dir.h"
+#include "model/random_model.h"
+#include "model/weight_layout.h"
+
+using namespace llmbatch;
+namespace fs = std::filesystem;
+
+namespace {
+
+constexpr int64_t kContext = 512;
+constexpr int64_t kBlockSize = 16;
+
+double seconds_of(const std::function<void()>& work, int repeats) {
+  work();  // warm-up
+  const auto start = std::chrono::steady_clock::now();
+  for (int i = 0; i < repeats; ++i) work();
+  return std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count() / repeats;
+}
+
+struct Shape {
+  int64_t in, out, count;  // `count` such GEMMs per forward
+};
+
+// Every GEMM of one forward, as the engine fuses them.
+std::vector<Shape> gemm_shapes(const ModelConfig& c) {
+  const int64_t h = c.hidden_size, L = c.num_hidden_layers;
+  return {{h, c.q_size() + 2 * c.kv_size(), L}, {c.q_size(), h, L}, {h, 2 * c.intermediate_size, L},
+          {c.intermediate_size, h, L}};
+}
+
+double gemm_flops_per_row(const ModelConfig& c) {
+  double f = 0;
+  for (const auto& s : gemm_shapes(c)) f += 2.0 * s.in * s.out * s.count;
+  return f + 2.0 * c.hidden_size * c.vocab_size;  // LM head
+}
+
+// Seconds per forward's GEMMs at `rows` rows through `run(shape_index)`.
+template <typename MakeLinear>
+double gemm_seconds(const ModelConfig& c, int64_t rows, MakeLinear make, int repeats) {
+  double total = 0;
+  auto shapes = gemm_shapes(c);
+  shapes.push_back({c.hidden_size, c.vocab_size, 1});
+  for (const auto& s : shapes) {
+    std::vector<uint16_t> w(s.in * s.out, 0x3c00);  // bf16 ~0.0078
+    const auto linear = make(w.data(), s.out, s.in);
+    std::vector<float> x(rows * s.in, 0.5f), y(rows * s.out);
+    total += s.count * seconds_of([&] { linear.forward(x.data(), rows, y.data()); }, repeats);
+  }
+  return total;
+}
+
+std::string ensure_model(const std::string& preset, const std::string& models_dir) {
+  const std::string dir = (fs::path(models_dir) / (preset + "-bf16")).string();
+  if (!fs::exists(fs::path(dir) / "config.json")) {
+    std::printf("# writing random %s model to %s\n", preset.c_str(), dir.c_str());
+    fs::remove_all(dir);
+    RandomModelOptions o;
+    o.config = random_preset_config(preset);
+    o.config.torch_dtype = DType::BF16;
+    random_model_write(o, dir);
+  }
+  return dir;
+}
+
+class NullSink : public LogitsSink {
+ public:
+  void consume(int64_t, std::span<const float>) override {}
+};
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  CLI::App app{"forward-pass benchmark"};
+  std::string preset = "smollm135m", models_dir = "out/bench-models";
+  int threads = 2, steps = 8;
+  app.add_option("--preset", preset);
+  app.add_option("--threads", threads);
+  app.add_option("--steps", steps);
+  app.add_option("--models", models_dir);
+  CLI11_PARSE(app, argc, argv);
+  log_init("warn");
+
+  const ModelDir model = model_dir_open(ensure_model(preset, models_dir));
+  const ModelConfig& c = model.config;
+  const std::vector<int64_t> batches = {1, 16, 64};
+  BackendOptions options;
+  options.block_size = kBlockSize;
+  options.max_model_len = kContext + steps + 8;
+  options.num_blocks = (batches.back() + 1) * ((options.max_model_len + kBlockSize - 1) / kBlockSize);
+  options.threads = threads;
+  CpuModel backend(c, MappedWeightSet(model.tensors), options);
+  const DType onednn_compute = linear_compute_dtype(DType::BF16, DType::BF16);
+  std::printf("# %s: %s; oneDNN baseline computes in %s\n", preset.c_str(), backend.describe().c_str(),
+              std::string(dtype_name(onednn_compute)).c_str());
+
+  // Prefill: one 512-token prompt in one step.
+  KvCache cache({.block_size = kBlockSize, .num_blocks = options.num_blocks, .prefix_caching = false});
+  std::vector<TokenId> prompt(kContext);
+  for (int64_t i = 0; i < kContext; ++i) prompt[i] = static_cast<TokenId>((i * 7919) % c.vocab_size);
+  cache.add_sequence(0, prompt, {});
+  StepBatch prefill;
+  prefill.token_ids = prompt;
+  prefill.sequences.push_back({0, kContext, 0, cache.block_table(0)});
+  prefill.logit_rows = {kContext - 1};
+  NullSink sink;
+  backend.reset_profile();
+  const double prefill_s = seconds_of([&] { backend.forward(prefill, sink); }, 1) ;
+  cache.mark_computed(0, kContext);
+  const double flops_row = gemm_flops_per_row(c);
+  const double attn_flops_prefill = 4.0 * c.num_hidden_layers * c.q_size() * (kContext * (kContext + 1) / 2.0);
+  const auto prof = backend.profile();
+  std::printf("prefill %lld tokens: %.3f s, %.1f tok/s, %.1f GFLOP/s; time: GEMM %.0f%%, attention %.0f%%, other %.0f%%\n",
+              (long long)kContext, prefill_s, kContext / prefill_s,
+              (flops_row * kContext - 2.0 * c.hidden_size * c.vocab_size * (kContext - 1) + attn_flops_prefill) / prefill_s / 1e9,
+              100 * prof.gemm / prof.total(), 100 * prof.attention / prof.total(), 100 * prof.other / prof.total());
+
+  // Decode: B sequences forked from the prompt, each one token per step.
+  SeqId next_seq = 1;
+  for (int64_t b : batches) {
+    std::vector<SeqId> seqs;
+    for (int64_t i = 0; i < b; ++i) {
+      cache.fork(0, next_seq);
+      seqs.push_back(next_seq++);
+    }
+    backend.reset_profile();
+    double total_s = 0;
+    for (int s = 0; s < steps; ++s) {
+      StepBatch step;
+      for (SeqId seq : seqs) {
+        const TokenId t = static_cast<TokenId>((seq * 31 + s) % c.vocab_size);
+        const int64_t pos = cache.num_tokens(seq);
+        cache.append(seq, std::span<const TokenId>(&t, 1), &step.copies);
+        step.sequences.push_back({step.num_tokens(), 1, pos, cache.block_table(seq)});
+        step.logit_rows.push_back(step.num_tokens());
+        step.token_ids.push_back(t);
+      }
+      const auto start = std::chrono::steady_clock::now();
+      backend.forward(step, sink);
+      total_s += std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+      for (SeqId seq : seqs) cache.mark_computed(seq, cache.num_tokens(seq));
+    }
+    const double step_s = total_s / steps;
+    const double attn_flops = 4.0 * c.num_hidden_layers * c.q_size() * (kContext + steps / 2.0) * b;
+    const double achieved = (flops_row * b + attn_flops) / step_s / 1e9;
+    const int repeats = b == 1 ? 3 : 1;
+    const double onednn_s = gemm_seconds(c, b, [&](const uint16_t* w, int64_t out, int64_t in) {
+      return OnednnLinear(w, DType::BF16, out, in, onednn_compute); }, repeats);
+    const double own_s = gemm_seconds(c, b, [&](const uint16_t* w, int64_t out, int64_t in) {
+      return Linear(w, DType::BF16, out, in, DType::BF16); }, repeats);
+    const auto p = backend.profile();
+    std::printf("decode batch %3lld @ctx %lld: %.1f ms/step, %.1f tok/s, %.1f GFLOP/s = %.0f%% of plain oneDNN GEMM "
+                "(%.1f GFLOP/s), own GEMM alone %.1f GFLOP/s; time: GEMM %.0f%%, attention %.0f%%, other %.0f%%\n",
+                (long long)b, (long long)kContext, 1e3 * step_s, b / step_s, achieved,
+                100 * achieved / (flops_row * b / onednn_s / 1e9), flops_row * b / onednn_s / 1e9,
+                flops_row * b / own_s / 1e9, 100 * p.gemm / p.total(), 100 * p.attention / p.total(),
+                100 * p.other / p.total());
+    for (SeqId seq : seqs) cache.free_sequence(seq);
+  }
+  return 0;
+}
