@@ -1,5 +1,6 @@
 // `llmbatch model random` and `llmbatch inspect`.
 #include <cstdio>
+#include <filesystem>
 #include <string>
 
 #include <nlohmann/json.hpp>
@@ -11,6 +12,7 @@
 #include "model/model_dir.h"
 #include "model/model_summary.h"
 #include "model/random_model.h"
+#include "tokenizer/tokenizer.h"
 
 namespace llmbatch::cli {
 namespace {
@@ -24,7 +26,34 @@ struct RandomArgs {
   std::string arch;
   int64_t num_kv_heads = 0;
   double init_std = 0.02;
+  std::string tokenizer;
 };
+
+namespace fs = std::filesystem;
+
+// A random model that can run text: the vocabulary is resized to the
+// tokenizer's, BOS/EOS come from its tokenizer_config.json, and the files
+// are copied beside the weights (done after writing, into the new dir).
+struct TokenizerFiles {
+  fs::path json, config;  // config may be empty
+};
+
+TokenizerFiles adopt_tokenizer(const std::string& path, ModelConfig& config) {
+  const auto tok = tokenizer::Tokenizer::load(path);
+  config.vocab_size = static_cast<int64_t>(tok.vocab_size());
+  const auto id_of = [&](const std::optional<std::string>& text) -> std::optional<int64_t> {
+    if (!text) return std::nullopt;
+    const auto id = tok.token_to_id(*text);
+    return id ? std::optional<int64_t>(*id) : std::nullopt;
+  };
+  config.bos_token_id = id_of(tok.bos_token());
+  config.eos_token_ids.clear();
+  if (const auto eos = id_of(tok.eos_token())) config.eos_token_ids.push_back(*eos);
+  const fs::path dir = fs::is_directory(path) ? fs::path(path) : fs::path(path).parent_path();
+  TokenizerFiles files{fs::is_directory(path) ? dir / "tokenizer.json" : fs::path(path), {}};
+  if (fs::exists(dir / "tokenizer_config.json")) files.config = dir / "tokenizer_config.json";
+  return files;
+}
 
 int run_model_random(const RandomArgs& a) {
   RandomModelOptions o;
@@ -51,7 +80,12 @@ int run_model_random(const RandomArgs& a) {
   o.seed = a.seed;
   o.init_std = a.init_std;
   if (!a.shard_size.empty()) o.shard_size = parse_byte_size(a.shard_size, "--shard-size");
+  const auto files = a.tokenizer.empty() ? TokenizerFiles{} : adopt_tokenizer(a.tokenizer, o.config);
   random_model_write(o, a.out);
+  if (!files.json.empty()) {
+    fs::copy_file(files.json, fs::path(a.out) / "tokenizer.json");
+    if (!files.config.empty()) fs::copy_file(files.config, fs::path(a.out) / "tokenizer_config.json");
+  }
   std::printf("wrote %s model (%s, seed %llu) to %s\n", a.preset.c_str(),
               std::string(dtype_name(o.config.torch_dtype)).c_str(), static_cast<unsigned long long>(a.seed),
               a.out.c_str());
@@ -120,6 +154,8 @@ void add_model_commands(CLI::App& app, CommandAction& action) {
   random->add_option("--arch", args->arch, "llama|mistral|qwen2 (qwen2 adds q/k/v biases)");
   random->add_option("--num-kv-heads", args->num_kv_heads, "override the preset's KV heads (1 = MQA)");
   random->add_option("--init-std", args->init_std, "weight standard deviation")->capture_default_str();
+  random->add_option("--tokenizer", args->tokenizer,
+                     "tokenizer.json or its directory: copied in; sets vocab size and BOS/EOS");
   random->callback([args, &action] { action = [args] { return run_model_random(*args); }; });
 
   auto* inspect = app.add_subcommand("inspect", "describe and validate a model directory");

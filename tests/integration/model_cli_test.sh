@@ -30,6 +30,13 @@ cmp -s "$work/a/model.safetensors" "$work/b/model.safetensors" || fail "same see
 [[ $(json_field "$work/q.json" "['architecture']") == Qwen2ForCausalLM ]] || fail "qwen2 arch"
 [[ $(json_field "$work/q.json" "['config']['num_key_value_heads']") == 1 ]] || fail "MQA"
 
+# A model that fits a real tokenizer: vocabulary, BOS/EOS and the files.
+"$llmbatch" model random --preset tiny --tokenizer "$(dirname "$0")/../fixtures/tokenizers/gpt2" --out "$work/g" >/dev/null
+"$llmbatch" inspect --json "$work/g" > "$work/g.json"
+[[ $(json_field "$work/g.json" "['config']['vocab_size']") == 50257 ]] || fail "gpt2 vocab size"
+[[ -f "$work/g/tokenizer.json" && -f "$work/g/tokenizer_config.json" ]] || fail "tokenizer files not copied"
+cmp -s "$work/g/tokenizer.json" "$(dirname "$0")/../fixtures/tokenizers/gpt2/tokenizer.json" || fail "tokenizer.json differs"
+
 # Bad flags are user errors (exit 2), not crashes.
 set +e
 "$llmbatch" model random --preset huge --out "$work/x" 2>"$work/err"; rc=$?
