@@ -31,8 +31,8 @@ endfunction()
 function(llmbatch_discover_tests target)
   gtest_discover_tests(${target} TEST_LIST ${target}_tests DISCOVERY_TIMEOUT 60)
   set(labels_file ${CMAKE_CURRENT_BINARY_DIR}/${target}_labels.cmake)
-  string(REPLACE ";" "\\;" labels "${ARGN}")
+  # Written as LABELS "unit;core": one argument that the property reads as a list.
   file(WRITE ${labels_file}
-       "if(${target}_tests)\n  set_tests_properties(\${${target}_tests} PROPERTIES LABELS \"${labels}\")\nendif()\n")
+       "if(${target}_tests)\n  set_tests_properties(\${${target}_tests} PROPERTIES LABELS \"${ARGN}\")\nendif()\n")
   set_property(DIRECTORY APPEND PROPERTY TEST_INCLUDE_FILES ${labels_file})
 endfunction()
