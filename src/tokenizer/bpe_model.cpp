@@ -113,6 +113,23 @@ BpeModel::BpeModel(const Json& spec, const JsonPath& at, bool byte_level)
       }
     }
   }
+  if (!byte_level_) {
+    for (const auto& [token, id] : vocab_) {
+      if (!utf8_is_valid(token)) continue;
+      size_t pos = 0;
+      char32_t prev = 0;
+      for (bool first = true; pos < token.size(); first = false) {
+        const char32_t c = utf8_next(token, pos);
+        if (!first) char_pairs_.insert((static_cast<uint64_t>(prev) << 21) | c);
+        prev = c;
+      }
+      pos = 0;
+      if (!token.empty() && (utf8_next(token, pos), pos == token.size())) {
+        pos = 0;
+        single_chars_.insert(utf8_next(token, pos));
+      }
+    }
+  }
   if (byte_fallback_) {
     byte_fallback_id_.assign(256, -1);
     static const char* kHex = "0123456789ABCDEF";
@@ -198,6 +215,14 @@ void BpeModel::tokenize(std::string_view word, std::vector<uint32_t>& ids) const
       return;
     }
   }
+  if (!byte_level_ && word.size() > kMaxCachedWord) {
+    tokenize_long(word, ids);
+    return;
+  }
+  tokenize_cached(word, ids);
+}
+
+void BpeModel::tokenize_cached(std::string_view word, std::vector<uint32_t>& ids) const {
   if (word.size() > kMaxCachedWord) {
     tokenize_uncached(word, ids);
     return;
@@ -211,6 +236,28 @@ void BpeModel::tokenize(std::string_view word, std::vector<uint32_t>& ids) const
   tokenize_uncached(word, ids);
   if (cache.words.size() >= kMaxCacheEntries) cache.words.clear();
   cache.words.emplace(std::string(word), std::vector<uint32_t>(ids.begin() + first, ids.end()));
+}
+
+// SentencePiece tokenizers without a pre-tokenizer hand whole documents to
+// BPE. Cutting where no merge can cross (see char_pairs_) gives the same ids
+// as one BPE over the document, in word-sized pieces that the cache serves.
+// Unknown characters are never cut apart, as fuse_unk may join them.
+void BpeModel::tokenize_long(std::string_view word, std::vector<uint32_t>& ids) const {
+  size_t start = 0, pos = 0;
+  char32_t prev = utf8_next(word, pos);
+  bool prev_known = single_chars_.contains(prev);
+  while (pos < word.size()) {
+    const size_t here = pos;
+    const char32_t c = utf8_next(word, pos);
+    const bool known = single_chars_.contains(c);
+    if (known && prev_known && !char_pairs_.contains((static_cast<uint64_t>(prev) << 21) | c)) {
+      tokenize_cached(word.substr(start, here - start), ids);
+      start = here;
+    }
+    prev = c;
+    prev_known = known;
+  }
+  tokenize_cached(word.substr(start), ids);
 }
 
 void BpeModel::tokenize_uncached(std::string_view word, std::vector<uint32_t>& ids) const {

@@ -14,6 +14,7 @@
 #include <string>
 #include <string_view>
 #include <unordered_map>
+#include <unordered_set>
 #include <vector>
 
 #include "tokenizer/json_fields.h"
@@ -60,6 +61,8 @@ class BpeModel {
   // (rank, merged id) of the pair, if it merges.
   std::optional<std::pair<uint32_t, uint32_t>> find_merge(uint32_t left, uint32_t right) const;
   void tokenize_uncached(std::string_view word, std::vector<uint32_t>& ids) const;
+  void tokenize_cached(std::string_view word, std::vector<uint32_t>& ids) const;
+  void tokenize_long(std::string_view word, std::vector<uint32_t>& ids) const;
 
   bool byte_level_;
   bool ignore_merges_;
@@ -76,6 +79,12 @@ class BpeModel {
   std::vector<uint64_t> merge_keys_;
   std::vector<uint64_t> merge_values_;
   uint64_t merge_mask_ = 0;
+  // Non-byte-level only: every pair of adjacent characters inside some
+  // token, and the characters that are tokens of their own. Between two such
+  // characters that never sit side by side in a token no merge can happen,
+  // so a long word may be cut there (see tokenize_long).
+  std::unordered_set<uint64_t> char_pairs_;
+  std::unordered_set<char32_t> single_chars_;
   uint64_t cache_owner_;  // identifies this model to the per-thread word cache
 };
 
