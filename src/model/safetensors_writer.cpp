@@ -50,6 +50,7 @@ SafetensorsWriter::~SafetensorsWriter() {
 void SafetensorsWriter::write(std::span<const uint8_t> bytes) {
   LLMBATCH_CHECK(out_ != nullptr, "write after finish");
   LLMBATCH_CHECK(written_data_bytes_ + bytes.size() <= expected_data_bytes_, "more bytes than declared");
+  if (bytes.empty()) return;  // an empty span's data() may be null, which fwrite must not get
   if (std::fwrite(bytes.data(), 1, bytes.size(), out_) != bytes.size()) {
     throw IoError("write failed: " + errno_text(errno), {.file = tmp_path_}, "is the disk full?");
   }
