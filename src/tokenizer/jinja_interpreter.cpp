@@ -223,23 +223,24 @@ class Renderer {
   static Value loop_info(const ValueList& items, size_t i) {
     const auto index = static_cast<int64_t>(i);
     const auto length = static_cast<int64_t>(items.size());
-    ValueDict loop;
-    loop.set("index", Value(index + 1));
-    loop.set("index0", Value(index));
-    loop.set("revindex", Value(length - index));
-    loop.set("revindex0", Value(length - index - 1));
-    loop.set("first", Value(i == 0));
-    loop.set("last", Value(index == length - 1));
-    loop.set("length", Value(length));
-    loop.set("depth", Value(1));
-    loop.set("depth0", Value(0));
-    loop.set("previtem", i > 0 ? items[i - 1] : Value::undefined("there is no previous item"));
-    loop.set("nextitem", index + 1 < length ? items[i + 1] : Value::undefined("there is no next item"));
-    loop.set("cycle", Value::function("loop.cycle", [index](const CallArgs& args) {
-               if (args.positional.empty()) throw TemplateRuntimeError("TypeError: no items for cycling given");
-               return args.positional[static_cast<size_t>(index) % args.positional.size()];
-             }));
-    return Value::dict(std::move(loop));
+    std::vector<std::pair<Value, Value>> loop;
+    loop.reserve(12);
+    loop.emplace_back("index", Value(index + 1));
+    loop.emplace_back("index0", Value(index));
+    loop.emplace_back("revindex", Value(length - index));
+    loop.emplace_back("revindex0", Value(length - index - 1));
+    loop.emplace_back("first", Value(i == 0));
+    loop.emplace_back("last", Value(index == length - 1));
+    loop.emplace_back("length", Value(length));
+    loop.emplace_back("depth", Value(1));
+    loop.emplace_back("depth0", Value(0));
+    loop.emplace_back("previtem", i > 0 ? items[i - 1] : Value::undefined("there is no previous item"));
+    loop.emplace_back("nextitem", index + 1 < length ? items[i + 1] : Value::undefined("there is no next item"));
+    loop.emplace_back("cycle", Value::function("loop.cycle", [index](const CallArgs& args) {
+                        if (args.positional.empty()) throw TemplateRuntimeError("TypeError: no items for cycling given");
+                        return args.positional[static_cast<size_t>(index) % args.positional.size()];
+                      }));
+    return Value::dict(ValueDict(std::move(loop)));
   }
 
   Flow exec_for(const Node& n, std::string& out, const ScopePtr& scope) {

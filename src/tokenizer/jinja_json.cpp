@@ -150,9 +150,10 @@ Value from_json(const nlohmann::ordered_json& json) {
       return Value::list(std::move(items));
     }
     case nlohmann::ordered_json::value_t::object: {
-      ValueDict dict;
-      for (const auto& [key, item] : json.items()) dict.set(Value(key), from_json(item));
-      return Value::dict(std::move(dict));
+      std::vector<std::pair<Value, Value>> entries;  // JSON object keys are distinct
+      entries.reserve(json.size());
+      for (const auto& [key, item] : json.items()) entries.emplace_back(Value(key), from_json(item));
+      return Value::dict(ValueDict(std::move(entries)));
     }
     default:
       return Value(nullptr);  // binary / discarded: not produced by parsing JSON text

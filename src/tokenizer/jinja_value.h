@@ -28,6 +28,10 @@ using ValueList = std::vector<Value>;
 // is linear, which is faster than hashing at the sizes of chat messages.
 class ValueDict {
  public:
+  ValueDict() = default;
+  // From entries whose keys are known to be distinct (JSON objects, loop info).
+  explicit ValueDict(std::vector<std::pair<Value, Value>> entries) : entries_(std::move(entries)) {}
+
   const Value* find(const Value& key) const;
   const Value* find(std::string_view key) const;
   const Value* find(const std::string& key) const { return find(std::string_view(key)); }
