@@ -34,6 +34,9 @@ class ChatTemplate {
   std::string render(const nlohmann::ordered_json& variables,
                      const std::optional<std::tm>& now = std::nullopt) const;
 
+  // A parsed template is immutable: copies share it, and render() may run
+  // on many threads at once.
+
   // The template text after Jinja's newline normalization.
   const std::string& source() const;
 

@@ -131,7 +131,13 @@ class JsonWriter {
 
 }  // namespace
 
-Value from_json(const nlohmann::ordered_json& json) {
+namespace {
+
+// Deeper input is refused: converting (and later freeing) it recurses.
+constexpr int kMaxJsonDepth = 512;
+
+Value from_json_at(const nlohmann::ordered_json& json, int depth) {
+  if (depth > kMaxJsonDepth) throw TemplateUnsupportedError("JSON nested deeper than 512 levels");
   switch (json.type()) {
     case nlohmann::ordered_json::value_t::null: return Value(nullptr);
     case nlohmann::ordered_json::value_t::boolean: return Value(json.get<bool>());
@@ -146,19 +152,23 @@ Value from_json(const nlohmann::ordered_json& json) {
     case nlohmann::ordered_json::value_t::array: {
       ValueList items;
       items.reserve(json.size());
-      for (const auto& item : json) items.push_back(from_json(item));
+      for (const auto& item : json) items.push_back(from_json_at(item, depth + 1));
       return Value::list(std::move(items));
     }
     case nlohmann::ordered_json::value_t::object: {
       std::vector<std::pair<Value, Value>> entries;  // JSON object keys are distinct
       entries.reserve(json.size());
-      for (const auto& [key, item] : json.items()) entries.emplace_back(Value(key), from_json(item));
+      for (const auto& [key, item] : json.items()) entries.emplace_back(Value(key), from_json_at(item, depth + 1));
       return Value::dict(ValueDict(std::move(entries)));
     }
     default:
       return Value(nullptr);  // binary / discarded: not produced by parsing JSON text
   }
 }
+
+}  // namespace
+
+Value from_json(const nlohmann::ordered_json& json) { return from_json_at(json, 0); }
 
 std::string to_json(const Value& value, const JsonDumpOptions& options) {
   std::string out;

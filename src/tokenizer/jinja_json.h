@@ -15,7 +15,8 @@
 
 namespace llmbatch::jinja {
 
-// Throws TemplateUnsupportedError for integers beyond int64 (Python has big ints).
+// Throws TemplateUnsupportedError for integers beyond int64 (Python has big
+// ints) and for nesting deeper than 512 levels.
 Value from_json(const nlohmann::ordered_json& json);
 
 // json.dumps(value, ensure_ascii=, indent=, separators=, sort_keys=).

@@ -8,6 +8,7 @@
 #include <filesystem>
 #include <fstream>
 #include <map>
+#include <thread>
 
 #include <gtest/gtest.h>
 
@@ -197,6 +198,21 @@ TEST(ChatTemplateRenderTest, RenderTakesExactlyTheGivenVariables) {
     EXPECT_EQ(e.description(), "bad 1");
     EXPECT_EQ(e.context().file, "t.jinja");
   }
+}
+
+TEST(ChatTemplateRenderTest, ConcurrentRendersOfOneTemplateAgree) {
+  const ModelChatTemplate& model = model_template("qwen2_5");
+  const Json messages = Json::parse(R"([{"role": "user", "content": "hi"}, {"role": "assistant", "content": "yo"}])");
+  const std::string expected = apply_chat_template(model, messages);
+  std::vector<std::thread> threads;
+  std::vector<int> mismatches(4, 0);
+  for (size_t t = 0; t < mismatches.size(); ++t) {
+    threads.emplace_back([&, t] {
+      for (int i = 0; i < 200; ++i) mismatches[t] += apply_chat_template(model, messages) != expected;
+    });
+  }
+  for (auto& thread : threads) thread.join();
+  EXPECT_EQ(mismatches, std::vector<int>(4, 0));
 }
 
 }  // namespace

@@ -142,6 +142,9 @@ TEST(JinjaJsonTest, DumpsLikePythonJson) {
   EXPECT_EQ(to_json(Value::list({}), {.indent = "  "}), "[]");
   EXPECT_THROW(to_json(Value(), {}), TemplateRuntimeError);
   EXPECT_THROW(from_json(nlohmann::ordered_json(UINT64_MAX)), TemplateUnsupportedError);
+  nlohmann::ordered_json deep = 1;
+  for (int i = 0; i < 600; ++i) deep = nlohmann::ordered_json::array({deep});
+  EXPECT_THROW(from_json(deep), TemplateUnsupportedError);
 }
 
 }  // namespace
