@@ -108,7 +108,7 @@ TEST(ModelConfigTest, Qwen25_05BHasQkvBiasAndNoWindow) {
   EXPECT_FALSE(c.o_bias);
   EXPECT_EQ(c.bos_token_id, 151643);
   EXPECT_EQ(c.eos_token_ids, (std::vector<int64_t>{151643}));
-  // The Instruct and larger Qwen2.5 configs carry sliding_window 131072.
+  // Larger Qwen2.5 configs (7B-Instruct) carry sliding_window 131072.
   EXPECT_NO_THROW(parse(with(test::kQwen25_05B, "sliding_window", 131072)));
 }
 
