@@ -10,6 +10,7 @@ namespace {
 // How many context ids decide how the first streamed token decodes. A few
 // are enough for every decoder here (they look at most at the first token).
 constexpr size_t kContextWindow = 5;
+constexpr size_t kMaxContextWindow = 64;
 
 bool ends_with_replacement(const std::string& s) { return s.ends_with("\xEF\xBF\xBD"); }
 
@@ -28,7 +29,13 @@ IncrementalDetokenizer::IncrementalDetokenizer(const Tokenizer& tokenizer,
                                                bool skip_special_tokens,
                                                std::span<const uint32_t> context)
     : tokenizer_(tokenizer), skip_special_tokens_(skip_special_tokens) {
-  const size_t keep = std::min(context.size(), kContextWindow);
+  // Widen the window while its text starts inside a character (U+FFFD from
+  // byte tokens cut off from the start of their run), within a bound.
+  size_t keep = std::min(context.size(), kContextWindow);
+  while (keep < context.size() && keep < kMaxContextWindow &&
+         tokenizer_.decode(context.last(keep), skip_special_tokens_).starts_with("\xEF\xBF\xBD")) {
+    ++keep;
+  }
   ids_.assign(context.end() - static_cast<ptrdiff_t>(keep), context.end());
   prefix_offset_ = 0;
   read_offset_ = ids_.size();
