@@ -150,6 +150,9 @@ float random_weight_value(const RandomModelOptions& o, const std::string& tensor
 }
 
 void random_model_write(const RandomModelOptions& o, const std::string& out_dir) {
+  if (fs::exists(out_dir) && !fs::is_directory(out_dir)) {
+    throw ConfigError("output path exists and is not a directory", {.file = out_dir}, "choose a new --out directory");
+  }
   if (fs::exists(out_dir) && !fs::is_empty(out_dir)) {
     throw ConfigError("output directory is not empty", {.file = out_dir}, "choose a new --out directory");
   }

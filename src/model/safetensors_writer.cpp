@@ -36,7 +36,11 @@ SafetensorsWriter::SafetensorsWriter(std::string path, std::vector<TensorDecl> t
   uint8_t len[8];
   for (int i = 0; i < 8; ++i) len[i] = static_cast<uint8_t>(uint64_t{text.size()} >> (8 * i));
   if (std::fwrite(len, 1, 8, out_) != 8 || std::fwrite(text.data(), 1, text.size(), out_) != text.size()) {
-    throw IoError("write failed: " + errno_text(errno), {.file = tmp_path_});
+    const int err = errno;
+    std::fclose(out_);  // the destructor does not run for a throwing constructor
+    out_ = nullptr;
+    std::remove(tmp_path_.c_str());
+    throw IoError("write failed: " + errno_text(err), {.file = tmp_path_});
   }
 }
 

@@ -295,6 +295,10 @@ TEST(RandomModelTest, OutputDirectoryMustBeNewOrEmpty) {
   EXPECT_EQ(e->context().file, dir.str());
   EXPECT_EQ(test::read_file(dir.file("keep.txt")), "x");
   EXPECT_FALSE(fs::exists(dir.file("config.json")));
+  // A regular file where the directory should go is a user error too.
+  const auto on_file = test::thrown<ConfigError>([&] { random_model_write(tiny(), dir.file("keep.txt")); });
+  ASSERT_TRUE(on_file);
+  EXPECT_EQ(test::read_file(dir.file("keep.txt")), "x");
   // An empty directory, or one not there yet (with parents), is fine.
   const test::TempDir empty;
   EXPECT_NO_THROW(random_model_write(tiny(), empty.str()));
