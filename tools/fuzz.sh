@@ -7,9 +7,14 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 seconds=${1:-30}
 build=build-fuzz
-cmake -S . -B "$build" -G Ninja -DLLMBATCH_FUZZ=ON -DCMAKE_BUILD_TYPE=RelWithDebInfo \
-  -DCMAKE_C_COMPILER=clang -DCMAKE_CXX_COMPILER=clang++ >/dev/null
-ninja -C "$build" -j"$(nproc)" >/dev/null
+mkdir -p "$build"
+log="$build/build.log"
+if ! { cmake -S . -B "$build" -G Ninja -DLLMBATCH_FUZZ=ON -DCMAKE_BUILD_TYPE=RelWithDebInfo \
+         -DCMAKE_C_COMPILER=clang -DCMAKE_CXX_COMPILER=clang++ && ninja -C "$build" -j"$(nproc)"; } >"$log" 2>&1; then
+  tail -n 60 "$log"
+  echo "fuzz: the clang build failed (full log: $log)"
+  exit 1
+fi
 
 seed_dir() {  # seed_dir NAME FILES...: a fresh corpus dir holding copies of FILES
   local dir="$build/corpus/$1"; shift
@@ -31,7 +36,6 @@ run() {  # run TARGET CORPUS_DIR
 
 run fuzz_safetensors_header "$(seed_dir safetensors tests/fixtures/malformed_models/*/model.safetensors)"
 run fuzz_model_config "$(seed_dir config tests/fixtures/malformed_models/*/config.json)"
-if [[ -x $build/tests/fuzz/fuzz_tokenizer_encode ]]; then
-  run fuzz_tokenizer_encode "$(seed_dir tokenizer tests/fixtures/tokenizers/*/*.txt)"
-fi
+# Seeds: the chat-template fixtures hold text in many scripts and shapes.
+run fuzz_tokenizer_encode "$(seed_dir tokenizer tests/fixtures/chat_templates/models/*/* tests/fixtures/chat_templates/*.json)"
 echo "fuzz: no crash"

@@ -8,6 +8,11 @@
 
 namespace llmbatch::jinja {
 
+ValueDict::ValueDict(std::vector<std::pair<Value, Value>> entries) : entries_(std::move(entries)) {}
+
+size_t ValueDict::size() const { return entries_.size(); }
+
+
 const Value* ValueDict::find(const Value& key) const {
   for (const auto& [k, v] : entries_) {
     if (k == key) return &v;

@@ -30,7 +30,9 @@ class ValueDict {
  public:
   ValueDict() = default;
   // From entries whose keys are known to be distinct (JSON objects, loop info).
-  explicit ValueDict(std::vector<std::pair<Value, Value>> entries) : entries_(std::move(entries)) {}
+  // Out of line, like size(): Value is incomplete here, and clang
+  // instantiates std::pair<Value, Value> for inline bodies.
+  explicit ValueDict(std::vector<std::pair<Value, Value>> entries);
 
   const Value* find(const Value& key) const;
   const Value* find(std::string_view key) const;
@@ -39,7 +41,7 @@ class ValueDict {
   // Replaces the value of an existing key in place, else appends.
   void set(Value key, Value value);
   const std::vector<std::pair<Value, Value>>& entries() const { return entries_; }
-  size_t size() const { return entries_.size(); }
+  size_t size() const;
 
  private:
   std::vector<std::pair<Value, Value>> entries_;
