@@ -62,20 +62,18 @@ void attend_group(const AttentionShape& s, const AttentionSequence& seq, int64_t
         const float* qv = q + (seq.first_row + t) * row_stride + head * hd;
         float* acc = out + (seq.first_row + t) * row_stride + head * hd;
         QueryState& st = state[t * group + g];
+        vec_tile_scores(qv, k_tile.data(), visible, hd, scale, scores.data());
         float tile_max = -std::numeric_limits<float>::infinity();
-        for (int64_t j = 0; j < visible; ++j) {
-          scores[j] = vec_dot(qv, &k_tile[j * hd], hd) * scale;
-          tile_max = std::max(tile_max, scores[j]);
-        }
+        for (int64_t j = 0; j < visible; ++j) tile_max = std::max(tile_max, scores[j]);
         const float new_max = std::max(st.max, tile_max);
         const float rescale = std::exp(st.max - new_max);  // 0 on the first tile
         st.sum *= rescale;
         vec_scale(rescale, acc, hd);
         for (int64_t j = 0; j < visible; ++j) {
-          const float p = std::exp(scores[j] - new_max);
-          st.sum += p;
-          vec_axpy(p, &v_tile[j * hd], acc, hd);
+          scores[j] = std::exp(scores[j] - new_max);  // now the weights p_j
+          st.sum += scores[j];
         }
+        vec_tile_accumulate(scores.data(), v_tile.data(), visible, hd, acc);
         st.max = new_max;
       }
     }

@@ -47,24 +47,21 @@ __attribute__((target("avx2,fma"))) void kernel_avx2(const float* x, int64_t ldx
 
 typedef float Lanes __attribute__((vector_size(32)));
 
-inline Lanes load_lanes(const float* p) {
-  Lanes v;
-  std::memcpy(&v, p, sizeof v);
-  return v;
-}
+// Out-parameters, not return values: returning a 32-byte vector from a
+// function compiled without AVX changes the ABI (-Wpsabi).
+inline void load_lanes(const float* p, Lanes* v) { std::memcpy(v, p, sizeof *v); }
 
-inline Lanes load_lanes(const uint16_t* p) {
-  Lanes v;
-  for (int i = 0; i < 8; ++i) v[i] = bf16_to_f32(p[i]);
-  return v;
+inline void load_lanes(const uint16_t* p, Lanes* v) {
+  for (int i = 0; i < 8; ++i) (*v)[i] = bf16_to_f32(p[i]);
 }
 
 template <int R, typename T>
 void kernel_portable(const float* x, int64_t ldx, const T* panel, int64_t in, float* y, int64_t ldy, int64_t ncols) {
   Lanes acc[R][2] = {};
   for (int64_t k = 0; k < in; ++k) {
-    const Lanes w0 = load_lanes(panel + k * kLinearPanel);
-    const Lanes w1 = load_lanes(panel + k * kLinearPanel + 8);
+    Lanes w0, w1;
+    load_lanes(panel + k * kLinearPanel, &w0);
+    load_lanes(panel + k * kLinearPanel + 8, &w1);
     for (int r = 0; r < R; ++r) {
       const float xv = x[r * ldx + k];
       acc[r][0] += xv * w0;

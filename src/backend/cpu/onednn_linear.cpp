@@ -1,6 +1,7 @@
 #include "backend/cpu/onednn_linear.h"
 
 #include <algorithm>
+#include <map>
 #include <string>
 
 #include <oneapi/dnnl/dnnl.hpp>
@@ -33,11 +34,18 @@ dnnl::matmul::primitive_desc make_pd(int64_t rows, int64_t in, int64_t out, DTyp
 }  // namespace
 
 struct OnednnLinear::State {
-  memory packed;  // weights in the layout the kernel wants
-  dnnl::matmul matmul;  // for exactly kOnednnRowTile rows
-  // Zero-padded input and output of a partial last tile, in the compute dtype.
-  mutable std::vector<uint8_t> src_tile;
-  mutable std::vector<float> dst_tile;
+  memory packed;  // weights in the layout a full tile prefers
+  // Primitives by row count, created on first use against that layout.
+  mutable std::map<int64_t, dnnl::matmul> by_rows;
+  mutable std::vector<uint16_t> src_bf16;  // activations rounded to bf16
+
+  const dnnl::matmul& primitive(int64_t rows, int64_t in, int64_t out, DType compute) const {
+    auto it = by_rows.find(rows);
+    if (it == by_rows.end()) {
+      it = by_rows.emplace(rows, dnnl::matmul(make_pd(rows, in, out, compute, packed.get_desc()))).first;
+    }
+    return it->second;
+  }
 };
 
 OnednnLinear::OnednnLinear(const void* weight, DType weight_dtype, int64_t out_features, int64_t in_features,
@@ -71,9 +79,7 @@ OnednnLinear::OnednnLinear(const void* weight, DType weight_dtype, int64_t out_f
   dnnl::stream stream(cpu_engine());
   dnnl::reorder(user, state_->packed).execute(stream, user, state_->packed);
   stream.wait();
-  state_->matmul = dnnl::matmul(pd);
-  state_->src_tile.resize(kOnednnRowTile * in_ * dtype_size(compute_));
-  state_->dst_tile.resize(kOnednnRowTile * out_);
+  state_->by_rows.emplace(kOnednnRowTile, dnnl::matmul(pd));
 }
 
 OnednnLinear::~OnednnLinear() = default;
@@ -85,27 +91,25 @@ std::string OnednnLinear::implementation() const {
 }
 
 void OnednnLinear::forward(const float* x, int64_t rows, float* y) const {
+  if (rows == 0) return;
+  const void* src = x;
+  if (compute_ == DType::BF16) {
+    const size_t n = static_cast<size_t>(rows) * in_;
+    if (state_->src_bf16.size() < n) state_->src_bf16.resize(n);
+    dtype_from_f32(DType::BF16, x, state_->src_bf16.data(), n);
+    src = state_->src_bf16.data();
+  }
   const size_t src_row_bytes = in_ * dtype_size(compute_);
-  const memory::desc src_md({kOnednnRowTile, in_}, to_dnnl(compute_), tag::ab);
-  const memory::desc dst_md({kOnednnRowTile, out_}, dt::f32, tag::ab);
   dnnl::stream stream(cpu_engine());
   for (int64_t r0 = 0; r0 < rows; r0 += kOnednnRowTile) {
     const int64_t n = std::min(kOnednnRowTile, rows - r0);
-    const float* x_tile = x + r0 * in_;
-    // The input tile in the compute dtype; a partial tile is zero-padded.
-    void* src = const_cast<float*>(x_tile);
-    if (compute_ == DType::BF16 || n < kOnednnRowTile) {
-      src = state_->src_tile.data();
-      dtype_from_f32(compute_, x_tile, src, n * in_);
-      std::fill(state_->src_tile.begin() + n * src_row_bytes, state_->src_tile.end(), 0);
-    }
-    float* dst = n < kOnednnRowTile ? state_->dst_tile.data() : y + r0 * out_;
-    memory src_mem(src_md, cpu_engine(), src);
-    memory dst_mem(dst_md, cpu_engine(), dst);
-    state_->matmul.execute(stream, {{DNNL_ARG_SRC, src_mem}, {DNNL_ARG_WEIGHTS, state_->packed}, {DNNL_ARG_DST, dst_mem}});
-    stream.wait();
-    if (dst != y + r0 * out_) std::copy(dst, dst + n * out_, y + r0 * out_);
+    memory src_mem(memory::desc({n, in_}, to_dnnl(compute_), tag::ab), cpu_engine(),
+                   const_cast<uint8_t*>(static_cast<const uint8_t*>(src) + r0 * src_row_bytes));
+    memory dst_mem(memory::desc({n, out_}, dt::f32, tag::ab), cpu_engine(), y + r0 * out_);
+    state_->primitive(n, in_, out_, compute_)
+        .execute(stream, {{DNNL_ARG_SRC, src_mem}, {DNNL_ARG_WEIGHTS, state_->packed}, {DNNL_ARG_DST, dst_mem}});
   }
+  stream.wait();
 }
 
 bool cpu_supports_bf16_gemm() {

@@ -6,11 +6,13 @@
 // bf16 × bf16 GEMM with f32 accumulation: activations are rounded to bf16 on
 // the way in, as a bf16 model does in PyTorch. F32 runs as f32.
 //
-// Not batch-invariant: oneDNN picks kernels, blockings and even algorithms
-// (GEMV for M = 1) by the number of rows, and with Debian's oneDNN 2.6 on
-// AVX2 a row's bits also depend on its position inside a 16-row call
-// (positions 6, 7, 14, 15 of a K=128, N=64 product differ). That is why the
-// engine runs its own kernel; this class stays for comparison.
+// The plain, fastest use of oneDNN: one primitive per row count (cached),
+// created for exactly the rows given. Not batch-invariant: oneDNN picks
+// kernels, blockings and even algorithms (GEMV for M = 1) by the row count,
+// and with Debian's oneDNN 2.6 on AVX2 a row's bits even depend on its
+// position inside a fixed 16-row call (positions 6, 7, 14, 15 of a
+// K = 128, N = 64 product differ). That is why the engine runs its own
+// kernel; this class is the accuracy reference and the speed baseline.
 #pragma once
 
 #include <cstdint>
@@ -23,8 +25,8 @@
 
 namespace llmbatch {
 
-// Rows per oneDNN call: longer inputs are cut into tiles of this height.
-constexpr int64_t kOnednnRowTile = 16;
+// Rows per oneDNN call at most; longer inputs are cut into tiles.
+constexpr int64_t kOnednnRowTile = 256;
 
 class OnednnLinear {
  public:
