@@ -181,6 +181,8 @@ def main():
     write_case("index_missing_shard", "named by the index is missing",
                files={"model.safetensors.index.json": json.dumps(
                    {"weight_map": {n: "model-00001-of-00002.safetensors" for n, _ in good_tensors}})})
+    write_case("index_empty_weight_map", "index lists no tensors",
+               files={"model.safetensors.index.json": json.dumps({"metadata": {}, "weight_map": {}})})
     write_case("index_bad_json", "not valid JSON", files={"model.safetensors.index.json": "{\"weight_map\": "})
     write_case("index_shard_path_escapes", "is not a plain file name",
                files={"model.safetensors.index.json": json.dumps({"weight_map": {"lm_head.weight": "../x.safetensors"}})})

@@ -37,6 +37,10 @@ std::map<std::string, std::string> read_weight_map(const std::string& index_path
     }
     out[tensor] = name;
   }
+  if (out.empty()) {
+    throw ModelFormatError("index lists no tensors", {.file = index_path, .key = "weight_map"},
+                           "the index is incomplete; download it again");
+  }
   return out;
 }
 
