@@ -112,6 +112,8 @@ CpuModel::CpuModel(const ModelConfig& config, const WeightSet& weights, const Ba
     : config_(config),
       options_(options),
       rope_(config, options.max_model_len),
+      attention_shape_{config.num_attention_heads, config.num_key_value_heads, config.head_dim, options.block_size,
+                       options.kv_dtype},
       kv_(KvLayout{config.num_hidden_layers, config.num_key_value_heads, config.head_dim, options.kv_dtype},
           options.num_blocks, options.block_size) {
   cpu_set_threads(options.threads);
@@ -158,7 +160,8 @@ void CpuModel::write_kv(int64_t layer, const StepBatch& batch, const float* qkv)
   }
 }
 
-void CpuModel::attention_block(const Layer& layer, int64_t index, const StepBatch& batch, float* x) {
+void CpuModel::attention_block(const Layer& layer, int64_t index, const StepBatch& batch,
+                               std::span<const AttentionSequence> plan, float* x) {
   const int64_t tokens = batch.num_tokens(), hidden = config_.hidden_size;
   const int64_t q = config_.q_size(), kv = config_.kv_size(), width = q + 2 * kv;
   const float eps = static_cast<float>(config_.rms_norm_eps);
@@ -178,12 +181,7 @@ void CpuModel::attention_block(const Layer& layer, int64_t index, const StepBatc
   }
   write_kv(index, batch, qkv_.data());
 
-  std::vector<AttentionSequence> seqs;
-  for (const auto& s : batch.sequences) seqs.push_back({s.first_token, s.num_tokens, s.start_position, s.block_table});
-  const AttentionShape shape{config_.num_attention_heads, config_.num_key_value_heads, config_.head_dim,
-                             options_.block_size, options_.kv_dtype};
-  watch.lap(profile_.other);
-  paged_attention(shape, seqs, q_.data(), kv_.k_data(index), kv_.v_data(index), attn_.data());
+  paged_attention(attention_shape_, plan, q_.data(), kv_.k_data(index), kv_.v_data(index), attn_.data());
   watch.lap(profile_.attention);
   layer.o.forward(attn_.data(), tokens, proj_.data());
   watch.lap(profile_.gemm);
@@ -254,10 +252,12 @@ void CpuModel::forward(const StepBatch& batch, LogitsSink& sink) {
   grow(gate_up_, tokens * 2 * config_.intermediate_size);
   grow(act_, tokens * config_.intermediate_size);
 
+  std::vector<AttentionSequence> plan;
+  for (const auto& s : batch.sequences) plan.push_back({s.first_token, s.num_tokens, s.start_position, s.block_table});
   ++profile_.steps;
   embed(batch, x.data());
   for (int64_t l = 0; l < config_.num_hidden_layers; ++l) {
-    attention_block(layers_[l], l, batch, x.data());
+    attention_block(layers_[l], l, batch, plan, x.data());
     mlp_block(layers_[l], tokens, x.data());
   }
   emit_logits(batch, x.data(), sink);

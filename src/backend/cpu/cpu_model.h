@@ -17,6 +17,7 @@
 #include <vector>
 
 #include "backend/backend.h"
+#include "backend/cpu/attention.h"
 #include "backend/cpu/linear.h"
 #include "backend/cpu/rope.h"
 #include "kv/kv_storage.h"
@@ -37,7 +38,6 @@ class CpuModel : public Backend {
   void forward(const StepBatch& batch, LogitsSink& sink) override;
   std::string describe() const override;
 
-  const KvStorage& kv_storage() const { return kv_; }
   const CpuStepProfile& profile() const { return profile_; }
   void reset_profile() { profile_ = {}; }
 
@@ -50,7 +50,9 @@ class CpuModel : public Backend {
 
   Layer load_layer(const WeightSet& weights, int64_t layer, DType compute) const;
   void embed(const StepBatch& batch, float* x) const;
-  void attention_block(const Layer& layer, int64_t index, const StepBatch& batch, float* x);
+  // `plan`: the step's sequences as attention reads them, built once per step.
+  void attention_block(const Layer& layer, int64_t index, const StepBatch& batch,
+                       std::span<const AttentionSequence> plan, float* x);
   void mlp_block(const Layer& layer, int64_t tokens, float* x);
   void write_kv(int64_t layer, const StepBatch& batch, const float* qkv);
   void emit_logits(const StepBatch& batch, const float* x, LogitsSink& sink);
@@ -63,6 +65,7 @@ class CpuModel : public Backend {
   std::vector<float> final_norm_;
   std::unique_ptr<Linear> lm_head_;
   RopeTable rope_;
+  AttentionShape attention_shape_;
   KvStorage kv_;
   // Step scratch, grown as needed: [T, width] each.
   std::vector<float> h_, qkv_, q_, attn_, proj_, gate_up_, act_;

@@ -46,10 +46,6 @@ LLMBATCH_VEC_CLONES void vec_tile_accumulate(const float* p, const float* values
   }
 }
 
-LLMBATCH_VEC_CLONES void vec_axpy(float alpha, const float* x, float* y, int64_t n) {
-  for (int64_t i = 0; i < n; ++i) y[i] += alpha * x[i];
-}
-
 LLMBATCH_VEC_CLONES void vec_scale(float alpha, float* y, int64_t n) {
   for (int64_t i = 0; i < n; ++i) y[i] *= alpha;
 }

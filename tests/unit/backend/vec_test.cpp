@@ -28,11 +28,24 @@ TEST(VecTest, DotIsSymmetricAndExactOnIntegers) {
   EXPECT_EQ(vec_dot(b.data(), a.data(), 11), 132.0f);
 }
 
-TEST(VecTest, AxpyScaleAdd) {
+// One call per tile gives the bits of one vec_dot per key.
+TEST(VecTest, TileScoresEqualPerKeyDots) {
+  std::mt19937 rng(2);
+  std::normal_distribution<float> dist;
+  const int64_t n = 5, dim = 19;
+  std::vector<float> q(dim), keys(n * dim), scores(n);
+  for (auto& v : q) v = dist(rng);
+  for (auto& v : keys) v = dist(rng);
+  vec_tile_scores(q.data(), keys.data(), n, dim, 0.125f, scores.data());
+  for (int64_t j = 0; j < n; ++j) EXPECT_EQ(scores[j], vec_dot(q.data(), keys.data() + j * dim, dim) * 0.125f) << j;
+}
+
+TEST(VecTest, TileAccumulateScaleAdd) {
   std::vector<float> y = {1, 2, 3};
-  const std::vector<float> x = {10, 20, 30};
-  vec_axpy(0.5f, x.data(), y.data(), 3);
+  const std::vector<float> p = {0.5f, 0.25f}, values = {10, 20, 30, 0, 0, 0};
+  vec_tile_accumulate(p.data(), values.data(), 2, 3, y.data());
   EXPECT_EQ(y, (std::vector<float>{6, 12, 18}));
+  const std::vector<float> x = {10, 20, 30};
   vec_scale(2.0f, y.data(), 3);
   EXPECT_EQ(y, (std::vector<float>{12, 24, 36}));
   vec_add(x.data(), y.data(), 3);
