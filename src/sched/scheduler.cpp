@@ -96,6 +96,7 @@ void Scheduler::schedule_running(SchedulerOutput& out, int64_t& budget) {
         // Alone and still short of blocks: it can never run.
         remove_running(seq);
         cache_.free_sequence(seq->id);
+        seq->status = SequenceStatus::kFinished;
         out.rejected.push_back({seq, "needs more than the " + std::to_string(cache_.num_blocks()) +
                                          " KV blocks of the cache (" +
                                          std::to_string(seq->tokens.size()) + " tokens)"});
@@ -139,6 +140,7 @@ void Scheduler::admit_continuous(SchedulerOutput& out, int64_t& budget) {
     if (!add_to_cache(seq, budget, out)) {
       if (!running_.empty()) break;  // blocks come back as running sequences finish
       waiting_.pop_front();
+      seq->status = SequenceStatus::kFinished;
       out.rejected.push_back({seq, "its prompt needs more than the " + std::to_string(cache_.num_blocks()) +
                                        " KV blocks of the cache (" + std::to_string(seq->tokens.size()) +
                                        " tokens)"});
@@ -161,6 +163,7 @@ void Scheduler::admit_static(SchedulerOutput& out) {
     if (reserved_blocks_ + need > capacity) {
       if (!running_.empty()) break;
       waiting_.pop_front();
+      seq->status = SequenceStatus::kFinished;
       out.rejected.push_back({seq, "its reservation of " + std::to_string(need) + " KV blocks exceeds the cache's " +
                                        std::to_string(capacity)});
       continue;

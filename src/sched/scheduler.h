@@ -60,7 +60,7 @@ struct SchedulerOutput {
   std::vector<ScheduledChunk> chunks;  // the step's batch, in order
   std::vector<BlockCopy> copies;       // copy-on-write before the step writes K/V
   std::vector<Sequence*> preempted;    // freed this step; waiting again
-  std::vector<RejectedSequence> rejected;  // removed; they can never run
+  std::vector<RejectedSequence> rejected;  // removed (status kFinished); they can never run
   int64_t num_tokens() const;
 };
 
