@@ -6,18 +6,30 @@
 
 #include "core/error.h"
 #include "core/philox.h"
+#include "sampling/softmax_exp.h"
 
 namespace llmbatch {
 namespace {
 
-// First index of the largest value: lowest id on ties.
+// First index of the largest value: lowest id on ties. Two passes (a
+// vectorized max, then a search that stops early) beat one pass that
+// tracks the index.
 TokenId argmax(std::span<const float> logits) {
-  size_t best = 0;
-  float best_value = logits[0];
-  for (size_t i = 1; i < logits.size(); ++i) {
-    if (logits[i] > best_value) best = i, best_value = logits[i];
+  const float max = max_row(logits.data(), logits.size());
+  const auto it = std::find(logits.begin(), logits.end(), max);
+  if (it == logits.end()) throw InternalError("logits are all NaN");
+  return static_cast<TokenId>(it - logits.begin());
+}
+
+// Four running sums: the adds overlap instead of waiting on each other.
+double sum(std::span<const double> values) {
+  double lanes[4] = {0, 0, 0, 0};
+  size_t i = 0;
+  for (; i + 4 <= values.size(); i += 4) {
+    for (size_t j = 0; j < 4; ++j) lanes[j] += values[i + j];
   }
-  return static_cast<TokenId>(best);
+  for (; i < values.size(); ++i) lanes[0] += values[i];
+  return (lanes[0] + lanes[1]) + (lanes[2] + lanes[3]);
 }
 
 bool more_probable(const NucleusCandidate& a, const NucleusCandidate& b) {
@@ -127,12 +139,14 @@ void Sampler::build_weights(std::span<const float> logits, const SamplingParams&
 
   float max = -std::numeric_limits<float>::infinity();
   double total = 0.0;
+  const double inv_temperature = 1.0 / p.temperature;
   if (dense_) {
-    for (float v : logits) max = std::max(max, v);
-    for (int64_t i = 0; i < vocab; ++i) total += weights_[i] = std::exp((double{logits[i]} - max) / p.temperature);
+    max = max_row(logits.data(), logits.size());
+    exp_row(logits.data(), logits.size(), max, inv_temperature, weights_.data());
+    total = sum(weights_);
   } else {
     for (TokenId id : ids_) max = std::max(max, logits[id]);
-    for (TokenId id : ids_) total += weights_[id] = std::exp((double{logits[id]} - max) / p.temperature);
+    for (TokenId id : ids_) total += weights_[id] = exp_nonpositive((double{logits[id]} - max) * inv_temperature);
   }
   // NaN or +inf logits make the total NaN; -inf everywhere leaves max -inf.
   if (!std::isfinite(max) || !std::isfinite(total)) {
@@ -140,38 +154,42 @@ void Sampler::build_weights(std::span<const float> logits, const SamplingParams&
   }
 
   if (p.top_p < 1.0) {
-    const double target = p.top_p * total;
-    candidates_.clear();
+    // Sized once: resizing down and up again would clear it on every call.
+    if (candidates_.size() < static_cast<size_t>(vocab)) candidates_.resize(vocab);
+    size_t kept = 0;
     if (dense_) {
       // Tokens below `floor` weigh less than (1 - top_p) * total together
       // (half of it, for rounding), so the nucleus lies within the rest:
       // for a peaked distribution that leaves a small fraction of the vocab.
       const double floor = 0.5 * (1.0 - p.top_p) * total / static_cast<double>(vocab);
-      for (int64_t i = 0; i < vocab; ++i) {
-        if (weights_[i] >= floor) candidates_.push_back({weights_[i], static_cast<TokenId>(i)});
+      for (int64_t i = 0; i < vocab; ++i) {  // branch-free compaction
+        candidates_[kept] = {weights_[i], static_cast<TokenId>(i)};
+        kept += weights_[i] >= floor;
       }
     } else {
-      for (TokenId id : ids_) candidates_.push_back({weights_[id], id});
+      for (TokenId id : ids_) candidates_[kept++] = {weights_[id], id};
     }
-    const size_t count = select_nucleus(candidates_, target);
+    const std::span<NucleusCandidate> nucleus(candidates_.data(), kept);
+    const size_t count = select_nucleus(nucleus, p.top_p * total);
     if (dense_) {
       // Cut everything ranked after the last kept token.
-      const NucleusCandidate last = candidates_[count - 1];
+      const NucleusCandidate last = nucleus[count - 1];
       for (int64_t i = 0; i < vocab; ++i) {
-        if (more_probable(last, {weights_[i], static_cast<TokenId>(i)})) weights_[i] = 0.0;
+        const double w = weights_[i];
+        weights_[i] = w > last.weight || (w == last.weight && i <= last.id) ? w : 0.0;
       }
     } else {
       ids_.resize(count);
-      for (size_t i = 0; i < count; ++i) ids_[i] = candidates_[i].id;
+      for (size_t i = 0; i < count; ++i) ids_[i] = nucleus[i].id;
     }
   }
   // The most likely token has weight exp(0) = 1, so min-p's bar
   // min_p * p_max is min_p in weight units, whatever the normalization.
-  if (p.min_p > 0.0) {
+  if (const double bar = p.min_p; bar > 0.0) {
     if (dense_) {
-      for (double& w : weights_) w = w < p.min_p ? 0.0 : w;
+      for (double& w : weights_) w = w < bar ? 0.0 : w;
     } else {
-      std::erase_if(ids_, [&](TokenId id) { return weights_[id] < p.min_p; });
+      std::erase_if(ids_, [&](TokenId id) { return weights_[id] < bar; });
     }
   }
   if (!dense_) std::sort(ids_.begin(), ids_.end());
@@ -194,30 +212,34 @@ TokenId Sampler::sample(std::span<const float> logits, const SamplingParams& par
                         std::span<const TokenId> eos_ids, const SampleKey& key) {
   LLMBATCH_CHECK(!logits.empty(), "empty logits row");
   const std::span<const float> row = process(logits, params, history, eos_ids);
-  if (params.temperature == 0.0) return argmax(row);
+  if (is_greedy(params)) return argmax(row);
   build_weights(row, params);
 
-  // Sum, then walk in the same order: the last cumulative value equals the
-  // total bit for bit, and u * total <= total, so the walk always stops.
   double total = 0.0;
-  for_each_kept([&](TokenId, double w) { return (total += w, true); });
+  if (dense_) {
+    total = sum(weights_);
+  } else {
+    for (TokenId id : ids_) total += weights_[id];
+  }
   const double target = sample_uniform(key) * total;
   double cumulative = 0.0;
-  TokenId chosen = -1;
+  TokenId chosen = -1, last_positive = -1;
   for_each_kept([&](TokenId id, double w) {
     cumulative += w;
+    last_positive = w > 0.0 ? id : last_positive;
     if (cumulative >= target) chosen = id;
     return chosen < 0;
   });
-  LLMBATCH_CHECK(chosen >= 0, "inverse CDF walked past the total");
-  return chosen;
+  // The running sum adds in another order than `total`; when u is within
+  // rounding of 1 it may end a hair short, and the draw is the last token.
+  return chosen >= 0 ? chosen : last_positive;
 }
 
 std::vector<TokenProbability> Sampler::distribution(std::span<const float> logits, const SamplingParams& params,
                                                     const TokenHistory& history, std::span<const TokenId> eos_ids) {
   LLMBATCH_CHECK(!logits.empty(), "empty logits row");
   const std::span<const float> row = process(logits, params, history, eos_ids);
-  if (params.temperature == 0.0) return {{argmax(row), 1.0}};
+  if (is_greedy(params)) return {{argmax(row), 1.0}};
   build_weights(row, params);
   std::vector<TokenProbability> out;
   double total = 0.0;

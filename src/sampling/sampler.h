@@ -8,7 +8,8 @@
 //      stop_token_ids and (unless ignore_eos) the EOS ids get -inf;
 //   3. repetition penalty over the distinct prompt + output tokens (HF);
 //   4. presence / frequency penalties over the output token counts (OpenAI);
-//   5. temperature == 0: argmax, lowest id on ties. Otherwise:
+//   5. temperature 0 (below kGreedyTemperature): argmax, lowest id on ties.
+//      Otherwise:
 //   6. logits / temperature, softmax in double (max-shifted);
 //   7. top-k, then top-p over the top-k distribution, then min-p (relative to
 //      the most likely token; HF's order);
@@ -98,7 +99,7 @@ class Sampler {
   std::vector<float> logits_;    // [vocab] the processed row
   std::vector<double> weights_;  // [vocab] exp((logit - max) / T); when dense_, 0 = cut
   std::vector<TokenId> ids_;     // the kept tokens when !dense_ (by id at the end)
-  std::vector<NucleusCandidate> candidates_;  // top-p's working set
+  std::vector<NucleusCandidate> candidates_;  // top-p's working set (a prefix of it)
   bool dense_ = true;            // kept set = tokens with weights_[id] > 0 (no top-k)
   TokenCounts seen_;             // prompt + output, for the repetition penalty
   TokenCounts output_counts_;    // output, for presence / frequency

@@ -44,6 +44,13 @@ struct SamplingParams {
 // The most top alternatives a request may ask for (OpenAI's limit).
 inline constexpr int64_t kMaxLogprobs = 20;
 
+// Temperatures below this sample greedily (vLLM's _SAMPLING_EPS): dividing
+// by them would overflow, and the result would be the argmax anyway.
+inline constexpr double kGreedyTemperature = 1e-5;
+
+// Whether tokens are picked by argmax: no draw, no key dependence.
+inline bool is_greedy(const SamplingParams& params) { return params.temperature < kGreedyTemperature; }
+
 // Throws ConfigError naming key "<prefix>.<field>" with what was expected.
 // Token ids are only checked to be non-negative; see the vocab check below.
 void validate_sampling_params(const SamplingParams& params, std::string_view key_prefix = "sampling");

@@ -197,6 +197,13 @@ TEST(SamplerTest, GreedyTakesTheFirstMaximumAndIgnoresTruncation) {
   ASSERT_EQ(d.size(), 1u);
   EXPECT_EQ(d[0].token, 1);
   EXPECT_EQ(d[0].probability, 1.0);
+  // Temperatures too small to divide by are greedy too (vLLM's rule).
+  p = SamplingParams();
+  for (double tiny : {1e-6, 1e-300}) {
+    p.temperature = tiny;
+    EXPECT_EQ(sampler.sample(logits, p, {}, {}, {.step = 3}), 1);
+  }
+  p.temperature = 0;
   // A big vocabulary with the maximum last.
   std::vector<float> big = random_logits(152064, 2.0, 4);
   big.back() = 100.0f;

@@ -79,6 +79,17 @@ TEST(SamplingParamsTest, DefaultsAreValidAndMatchVllm) {
   EXPECT_TRUE(p.skip_special_tokens);
 }
 
+TEST(SamplingParamsTest, GreedyBelowTheTemperatureFloor) {
+  SamplingParams p;
+  EXPECT_FALSE(is_greedy(p));
+  p.temperature = 0;
+  EXPECT_TRUE(is_greedy(p));
+  p.temperature = 0.5e-5;
+  EXPECT_TRUE(is_greedy(p));
+  p.temperature = 1e-5;
+  EXPECT_FALSE(is_greedy(p));
+}
+
 TEST(SamplingParamsTest, ValidationNamesTheKeyAndTheRange) {
   struct Case {
     std::function<void(SamplingParams&)> change;
