@@ -1,18 +1,17 @@
 #include "sampling/logprobs.h"
 
-#include <algorithm>
 #include <cmath>
 
 #include "core/error.h"
+#include "sampling/softmax_exp.h"
+#include "sampling/top_k.h"
 
 namespace llmbatch {
 
 double log_sum_exp(std::span<const float> logits) {
   LLMBATCH_CHECK(!logits.empty(), "empty logits");
-  const double max = *std::max_element(logits.begin(), logits.end());
-  double sum = 0.0;
-  for (float v : logits) sum += std::exp(static_cast<double>(v) - max);
-  return max + std::log(sum);
+  const float max = max_row(logits.data(), logits.size());
+  return max + std::log(sum_exp_row(logits.data(), logits.size(), max));
 }
 
 PositionLogprobs position_logprobs(std::span<const float> logits, TokenId chosen, int64_t top_k) {
@@ -25,11 +24,9 @@ PositionLogprobs position_logprobs(std::span<const float> logits, TokenId chosen
   out.rank = 1;
   for (float v : logits) out.rank += v > logits[chosen] ? 1 : 0;
 
-  std::vector<TokenId> ids(vocab);
-  for (int64_t i = 0; i < vocab; ++i) ids[i] = static_cast<TokenId>(i);
-  const auto more_likely = [&](TokenId a, TokenId b) { return logits[a] != logits[b] ? logits[a] > logits[b] : a < b; };
-  std::partial_sort(ids.begin(), ids.begin() + top_k, ids.end(), more_likely);
-  for (int64_t i = 0; i < top_k; ++i) out.top.push_back({ids[i], logits[ids[i]] - norm});
+  std::vector<TokenId> ids;
+  top_k_ids(logits, top_k, ids);
+  for (TokenId id : ids) out.top.push_back({id, logits[id] - norm});
   return out;
 }
 

@@ -7,6 +7,7 @@
 #include "core/error.h"
 #include "core/philox.h"
 #include "sampling/softmax_exp.h"
+#include "sampling/top_k.h"
 
 namespace llmbatch {
 namespace {
@@ -109,33 +110,11 @@ std::span<const float> Sampler::process(std::span<const float> logits, const Sam
   return logits_;
 }
 
-// The k best tokens (logit descending, lower id first) into ids_, by one
-// pass over the row with a heap of the k best so far: for real logits only
-// a few tokens ever enter it, so this is about one comparison per token.
-void Sampler::select_top_k(std::span<const float> logits, int64_t k) {
-  // better(a, b): a ranks before b. As a heap order it keeps the worst of
-  // the k on top, the one a new token has to beat.
-  const auto better = [&logits](TokenId a, TokenId b) {
-    return logits[a] != logits[b] ? logits[a] > logits[b] : a < b;
-  };
-  ids_.clear();
-  for (TokenId id = 0; id < static_cast<TokenId>(logits.size()); ++id) {
-    if (static_cast<int64_t>(ids_.size()) < k) {
-      ids_.push_back(id);
-      std::push_heap(ids_.begin(), ids_.end(), better);
-    } else if (better(id, ids_.front())) {
-      std::pop_heap(ids_.begin(), ids_.end(), better);
-      ids_.back() = id;
-      std::push_heap(ids_.begin(), ids_.end(), better);
-    }
-  }
-}
-
 void Sampler::build_weights(std::span<const float> logits, const SamplingParams& p) {
   const int64_t vocab = static_cast<int64_t>(logits.size());
   weights_.resize(vocab);
   dense_ = !(p.top_k > 0 && p.top_k < vocab);
-  if (!dense_) select_top_k(logits, p.top_k);
+  if (!dense_) top_k_ids(logits, p.top_k, ids_);
 
   float max = -std::numeric_limits<float>::infinity();
   double total = 0.0;

@@ -91,7 +91,6 @@ class Sampler {
                                  const TokenHistory& history, std::span<const TokenId> eos_ids);
   // Steps 6-7: fills weights_ (unnormalized) and the kept set.
   void build_weights(std::span<const float> logits, const SamplingParams& params);
-  void select_top_k(std::span<const float> logits, int64_t k);
   // Calls f(id, weight) for each kept token in ascending id order while f returns true.
   template <typename F>
   void for_each_kept(F&& f) const;

@@ -53,4 +53,9 @@ float max_row(const float* logits /*[n]*/, size_t n);
 // operations in the same order (no FMA), so every CPU gets the same bits.
 void exp_row(const float* logits /*[n]*/, size_t n, float max, double scale, double* out /*[n]*/);
 
+// sum over i of exp_nonpositive(logits[i] - max), with max >= every logit:
+// a softmax normalizer without storing the numerators (same bits on every
+// CPU, as exp_row).
+double sum_exp_row(const float* logits /*[n]*/, size_t n, float max);
+
 }  // namespace llmbatch

@@ -1,5 +1,6 @@
 #include "sampling/softmax_exp.h"
 
+#include <algorithm>
 #include <cmath>
 #include <limits>
 #include <random>
@@ -44,6 +45,19 @@ TEST(SoftmaxExpTest, RowMatchesTheScalarFunctionBitForBit) {
     exp_row(logits.data(), n, max, scale, out.data());
     for (size_t i = 0; i < n; ++i) EXPECT_EQ(out[i], exp_nonpositive((double{logits[i]} - max) * scale)) << i;
     EXPECT_EQ(out[n / 2], 0.0);
+  }
+}
+
+TEST(SoftmaxExpTest, SumExpRowIsTheSoftmaxNormalizer) {
+  for (size_t n : {size_t{1}, size_t{6}, size_t{4097}}) {
+    std::vector<float> logits(n);
+    std::mt19937 rng(static_cast<uint32_t>(n) + 1);
+    std::normal_distribution<float> normal(0.0f, 3.0f);
+    for (float& v : logits) v = normal(rng);
+    const float max = *std::max_element(logits.begin(), logits.end());
+    long double want = 0;
+    for (float v : logits) want += std::exp(static_cast<long double>(v) - max);
+    EXPECT_NEAR(sum_exp_row(logits.data(), n, max) / static_cast<double>(want), 1.0, 1e-14) << n;
   }
 }
 
