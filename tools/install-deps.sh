@@ -13,6 +13,7 @@ packages=(
   libdnnl-dev ocl-icd-opencl-dev opencl-c-headers  # oneDNN; its CMake config wants OpenCL
   nlohmann-json3-dev libcli11-dev
   libpcre2-dev libutf8proc-dev
+  zlib1g-dev libzstd-dev              # compressed inputs (.gz, .zst)
   python3 python3-numpy python3-h5py  # test-side checks of output files
   slurm-wlm munge                     # local Slurm cluster for integration tests
 )
