@@ -1,0 +1,40 @@
+// Synthetic workloads for `llmbatch bench`: prompts of random token ids with
+// chosen lengths, generating exactly their output length (ignore_eos), so
+// every run of a workload does the same work.
+//
+// Length distributions:
+//   fixed     every prompt input_len tokens, every output output_len tokens
+//             (llama-batched-bench's -npp / -ntg);
+//   sharegpt  lognormal input and output lengths shaped like the ShareGPT
+//             trace of the vLLM paper (means ~161 in / ~338 out): ln-lengths
+//             normal with sigma = 1.0 and mu = ln(mean) - sigma^2 / 2, i.e.
+//             mu_in = ln(160) - 0.5, mu_out = ln(340) - 0.5; each clamped to
+//             [4, 1024] tokens.
+#pragma once
+
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include "engine/engine_request.h"
+
+namespace llmbatch {
+
+enum class LengthDistribution { kFixed, kShareGpt };
+
+struct BenchWorkload {
+  LengthDistribution distribution = LengthDistribution::kFixed;
+  int64_t input_len = 128;
+  int64_t output_len = 128;
+  int64_t num_prompts = 256;
+  uint64_t seed = 0;
+};
+
+// Throws ConfigError for an unknown name (key --dataset).
+LengthDistribution parse_length_distribution(const std::string& name);
+
+// The requests (keys 0..num_prompts-1), token ids in [0, vocab_size).
+// Deterministic in the workload. Throws ConfigError for non-positive sizes.
+std::vector<EngineRequest> bench_requests(const BenchWorkload& workload, int64_t vocab_size);
+
+}  // namespace llmbatch
