@@ -17,6 +17,9 @@ void add_model_commands(CLI::App& app, CommandAction& action);
 
 // logprobs
 void add_logprobs_command(CLI::App& app, CommandAction& action);
+
+// bench
+void add_bench_command(CLI::App& app, CommandAction& action);
 // chat-template
 void add_chat_template_commands(CLI::App& app, CommandAction& action);
 

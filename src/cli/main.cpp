@@ -18,6 +18,7 @@ int main(int argc, char** argv) {
   llmbatch::cli::CommandAction action;
   llmbatch::cli::add_model_commands(app, action);
   llmbatch::cli::add_logprobs_command(app, action);
+  llmbatch::cli::add_bench_command(app, action);
   llmbatch::cli::add_tokenizer_commands(app, action);
   llmbatch::cli::add_chat_template_commands(app, action);
 
