@@ -10,8 +10,8 @@ namespace llmbatch {
 namespace {
 
 constexpr double kShareGptSigma = 1.0;
-constexpr double kShareGptMeanIn = 160.0;
-constexpr double kShareGptMeanOut = 340.0;
+constexpr double kShareGptMeanIn = 166.0;  // before clamping
+constexpr double kShareGptMeanOut = 390.0;
 constexpr int64_t kShareGptMinLen = 4;
 constexpr int64_t kShareGptMaxLen = 1024;
 

@@ -6,10 +6,10 @@
 //   fixed     every prompt input_len tokens, every output output_len tokens
 //             (llama-batched-bench's -npp / -ntg);
 //   sharegpt  lognormal input and output lengths shaped like the ShareGPT
-//             trace of the vLLM paper (means ~161 in / ~338 out): ln-lengths
-//             normal with sigma = 1.0 and mu = ln(mean) - sigma^2 / 2, i.e.
-//             mu_in = ln(160) - 0.5, mu_out = ln(340) - 0.5; each clamped to
-//             [4, 1024] tokens.
+//             trace of the vLLM paper (means 161 in / 338 out): ln-lengths
+//             normal with sigma = 1.0 and mu = ln(m) - sigma^2 / 2 for
+//             m = 166 (input) and 390 (output), each clamped to [4, 1024]
+//             tokens, which brings the means down to ~161 and ~338.
 #pragma once
 
 #include <cstdint>
