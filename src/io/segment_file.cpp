@@ -1,0 +1,221 @@
+#include "io/segment_file.h"
+
+#include <optional>
+#include <span>
+
+#include "core/error.h"
+#include "io/hdf5_column.h"
+
+namespace llmbatch {
+namespace {
+
+bool is_reserved_attribute(const std::string& name) {
+  return name == kFormatAttribute || name == kFormatVersionAttribute || name == kNumRowsAttribute ||
+         name == kNumRecordsAttribute;
+}
+
+// Offsets [first..] of `offsets` shifted by `base` (what the file already holds).
+std::vector<int64_t> shifted_tail(const std::vector<int64_t>& offsets, int64_t base) {
+  std::vector<int64_t> out(offsets.begin() + 1, offsets.end());
+  for (int64_t& o : out) o += base;
+  return out;
+}
+
+template <typename T>
+void put(H5Column& column, const std::vector<T>& values) {
+  column.append(std::span<const T>(values));
+}
+
+// A CSR slice as read from a file: the offsets of rows [begin, end]
+// rebased to 0 and the absolute range of values they cover.
+struct OffsetSlice {
+  std::vector<int64_t> offsets;
+  int64_t first = 0, last = 0;
+};
+
+OffsetSlice read_offsets(hid_t file, const std::string& name, int64_t begin, int64_t end,
+                         const std::string& path) {
+  OffsetSlice s{h5_read_range<int64_t>(file, name, begin, end + 1, path)};
+  s.first = s.offsets.front();
+  s.last = s.offsets.back();
+  if (s.last < s.first) throw IoError("offsets decrease (corrupt file)", {.file = path, .key = name});
+  for (int64_t& o : s.offsets) o -= s.first;
+  return s;
+}
+
+}  // namespace
+
+struct SegmentFileWriter::Columns {
+  std::optional<H5Column> index, sample, id, status, error, finish_reason, num_prompt_tokens, num_output_tokens;
+  std::optional<H5Column> prompt_offsets, prompt_ids, output_offsets, output_ids, text;
+  std::optional<H5Column> logprob_offsets, token_logprob, topk_offsets, topk_ids, topk_values;
+  std::optional<H5Column> prompt_logprob_offsets, prompt_logprobs, sum_logprob, is_greedy;
+};
+
+SegmentFileWriter::SegmentFileWriter(const std::string& path, bool has_tokens, bool has_text)
+    : path_(path), file_(h5_file_create(path)), columns_(std::make_unique<Columns>()) {
+  const hid_t f = file_.get();
+  Columns& c = *columns_;
+  h5_group_create(f, "records", path);
+  c.index = H5Column::create<int64_t>(f, "records/index", path);
+  c.sample = H5Column::create<int32_t>(f, "records/sample", path);
+  c.id = H5Column::create_strings(f, "records/id", path);
+  c.status = H5Column::create_strings(f, "records/status", path);
+  c.error = H5Column::create_strings(f, "records/error", path);
+  c.finish_reason = H5Column::create_strings(f, "records/finish_reason", path);
+  c.num_prompt_tokens = H5Column::create<int32_t>(f, "records/num_prompt_tokens", path);
+  c.num_output_tokens = H5Column::create<int32_t>(f, "records/num_output_tokens", path);
+  if (has_tokens) {
+    h5_group_create(f, "tokens", path);
+    c.prompt_offsets = H5Column::create<int64_t>(f, "tokens/prompt_offsets", path);
+    c.prompt_ids = H5Column::create<int32_t>(f, "tokens/prompt_ids", path);
+    c.output_offsets = H5Column::create<int64_t>(f, "tokens/output_offsets", path);
+    c.output_ids = H5Column::create<int32_t>(f, "tokens/output_ids", path);
+  }
+  if (has_text) {
+    h5_group_create(f, "text", path);
+    c.text = H5Column::create_strings(f, "text/output", path);
+  }
+  h5_group_create(f, "logprobs", path);
+  c.logprob_offsets = H5Column::create<int64_t>(f, "logprobs/offsets", path);
+  c.token_logprob = H5Column::create<float>(f, "logprobs/token", path);
+  c.topk_offsets = H5Column::create<int64_t>(f, "logprobs/topk_offsets", path);
+  c.topk_ids = H5Column::create<int32_t>(f, "logprobs/topk_ids", path);
+  c.topk_values = H5Column::create<float>(f, "logprobs/topk_values", path);
+  h5_group_create(f, "scores", path);
+  c.prompt_logprob_offsets = H5Column::create<int64_t>(f, "scores/prompt_logprob_offsets", path);
+  c.prompt_logprobs = H5Column::create<float>(f, "scores/prompt_logprobs", path);
+  c.sum_logprob = H5Column::create<double>(f, "scores/sum_logprob", path);
+  c.is_greedy = H5Column::create<uint8_t>(f, "scores/is_greedy", path);
+  // Every offsets array starts with the 0 before the first row.
+  const std::vector<int64_t> zero{0};
+  for (auto* offsets : {&c.prompt_offsets, &c.output_offsets, &c.logprob_offsets, &c.topk_offsets,
+                        &c.prompt_logprob_offsets}) {
+    if (*offsets) put(**offsets, zero);
+  }
+}
+
+SegmentFileWriter::~SegmentFileWriter() = default;
+
+int64_t SegmentFileWriter::rows() const { return columns_->index->size(); }
+
+void SegmentFileWriter::append(const ResultColumns& in) {
+  Columns& c = *columns_;
+  LLMBATCH_CHECK(in.has_tokens == c.prompt_ids.has_value() && in.has_text == c.text.has_value(),
+                 "columns store the groups the file was created with");
+  put(*c.index, in.index);
+  put(*c.sample, in.sample);
+  c.id->append_strings(in.id);
+  c.status->append_strings(in.status);
+  c.error->append_strings(in.error);
+  c.finish_reason->append_strings(in.finish_reason);
+  put(*c.num_prompt_tokens, in.num_prompt_tokens);
+  put(*c.num_output_tokens, in.num_output_tokens);
+  if (in.has_tokens) {
+    put(*c.prompt_offsets, shifted_tail(in.prompt_offsets, c.prompt_ids->size()));
+    put(*c.prompt_ids, in.prompt_ids);
+    put(*c.output_offsets, shifted_tail(in.output_offsets, c.output_ids->size()));
+    put(*c.output_ids, in.output_ids);
+  }
+  if (in.has_text) c.text->append_strings(in.text);
+  put(*c.logprob_offsets, shifted_tail(in.logprob_offsets, c.token_logprob->size()));
+  put(*c.token_logprob, in.token_logprob);
+  put(*c.topk_offsets, shifted_tail(in.topk_offsets, c.topk_ids->size()));
+  put(*c.topk_ids, in.topk_ids);
+  put(*c.topk_values, in.topk_values);
+  put(*c.prompt_logprob_offsets, shifted_tail(in.prompt_logprob_offsets, c.prompt_logprobs->size()));
+  put(*c.prompt_logprobs, in.prompt_logprobs);
+  put(*c.sum_logprob, in.sum_logprob);
+  put(*c.is_greedy, in.is_greedy);
+}
+
+void SegmentFileWriter::finish(const std::map<std::string, std::string>& attributes,
+                               std::optional<int64_t> num_records) {
+  const hid_t f = file_.get();
+  for (const auto& [name, value] : attributes) {
+    if (is_reserved_attribute(name)) {
+      throw ConfigError("attribute name '" + name + "' is reserved by the results format", {.key = name});
+    }
+    h5_write_attribute(f, name, value, path_);
+  }
+  h5_write_attribute(f, kFormatAttribute, std::string(kFormatName), path_);
+  h5_write_attribute(f, kFormatVersionAttribute, kFormatVersion, path_);
+  h5_write_attribute(f, kNumRowsAttribute, rows(), path_);
+  if (num_records) h5_write_attribute(f, kNumRecordsAttribute, *num_records, path_);
+  columns_.reset();  // datasets close before the file
+  h5_check(H5Fflush(f, H5F_SCOPE_GLOBAL), "flush", path_);
+  file_.close(path_);
+}
+
+SegmentFileReader::SegmentFileReader(const std::string& path) : path_(path), file_(h5_file_open_read(path)) {
+  const hid_t f = file_.get();
+  attributes_ = h5_read_string_attributes(f, path);
+  const auto format = attributes_.find(kFormatAttribute);
+  if (format == attributes_.end() || format->second != kFormatName) {
+    throw IoError("not an llmbatch results file (no '" + std::string(kFormatAttribute) + "' attribute)",
+                  {.file = path}, "give a results.h5 written by `llmbatch merge` or a segment file");
+  }
+  const auto version = h5_read_int_attribute(f, kFormatVersionAttribute, path);
+  if (version != kFormatVersion) {
+    throw IoError("results format version " + (version ? std::to_string(*version) : std::string("(none)")) +
+                      " is not the version this llmbatch reads (" + std::to_string(kFormatVersion) + ")",
+                  {.file = path}, "use the llmbatch version that wrote the file");
+  }
+  for (auto it = attributes_.begin(); it != attributes_.end();) {
+    it = is_reserved_attribute(it->first) ? attributes_.erase(it) : std::next(it);
+  }
+  num_records_ = h5_read_int_attribute(f, kNumRecordsAttribute, path);
+  rows_ = h5_column_length(f, "records/index", path);
+  has_tokens_ = h5_exists(f, "tokens");
+  has_text_ = h5_exists(f, "text");
+}
+
+std::vector<int64_t> SegmentFileReader::read_index() const {
+  return h5_read_range<int64_t>(file_.get(), "records/index", 0, rows_, path_);
+}
+
+std::vector<int32_t> SegmentFileReader::read_sample() const {
+  return h5_read_range<int32_t>(file_.get(), "records/sample", 0, rows_, path_);
+}
+
+ResultColumns SegmentFileReader::read(int64_t begin, int64_t end) const {
+  LLMBATCH_CHECK(0 <= begin && begin <= end && end <= rows_, "row range inside the file");
+  const hid_t f = file_.get();
+  const std::string& p = path_;
+  ResultColumns c;
+  c.has_tokens = has_tokens_;
+  c.has_text = has_text_;
+  c.index = h5_read_range<int64_t>(f, "records/index", begin, end, p);
+  c.sample = h5_read_range<int32_t>(f, "records/sample", begin, end, p);
+  c.id = h5_read_string_range(f, "records/id", begin, end, p);
+  c.status = h5_read_string_range(f, "records/status", begin, end, p);
+  c.error = h5_read_string_range(f, "records/error", begin, end, p);
+  c.finish_reason = h5_read_string_range(f, "records/finish_reason", begin, end, p);
+  c.num_prompt_tokens = h5_read_range<int32_t>(f, "records/num_prompt_tokens", begin, end, p);
+  c.num_output_tokens = h5_read_range<int32_t>(f, "records/num_output_tokens", begin, end, p);
+  if (has_tokens_) {
+    OffsetSlice prompt = read_offsets(f, "tokens/prompt_offsets", begin, end, p);
+    c.prompt_ids = h5_read_range<int32_t>(f, "tokens/prompt_ids", prompt.first, prompt.last, p);
+    c.prompt_offsets = std::move(prompt.offsets);
+    OffsetSlice output = read_offsets(f, "tokens/output_offsets", begin, end, p);
+    c.output_ids = h5_read_range<int32_t>(f, "tokens/output_ids", output.first, output.last, p);
+    c.output_offsets = std::move(output.offsets);
+  }
+  if (has_text_) c.text = h5_read_string_range(f, "text/output", begin, end, p);
+  OffsetSlice logprob = read_offsets(f, "logprobs/offsets", begin, end, p);
+  c.token_logprob = h5_read_range<float>(f, "logprobs/token", logprob.first, logprob.last, p);
+  OffsetSlice topk = read_offsets(f, "logprobs/topk_offsets", logprob.first, logprob.last, p);
+  c.topk_ids = h5_read_range<int32_t>(f, "logprobs/topk_ids", topk.first, topk.last, p);
+  c.topk_values = h5_read_range<float>(f, "logprobs/topk_values", topk.first, topk.last, p);
+  c.logprob_offsets = std::move(logprob.offsets);
+  c.topk_offsets = std::move(topk.offsets);
+  OffsetSlice scores = read_offsets(f, "scores/prompt_logprob_offsets", begin, end, p);
+  c.prompt_logprobs = h5_read_range<float>(f, "scores/prompt_logprobs", scores.first, scores.last, p);
+  c.prompt_logprob_offsets = std::move(scores.offsets);
+  c.sum_logprob = h5_read_range<double>(f, "scores/sum_logprob", begin, end, p);
+  c.is_greedy = h5_read_range<uint8_t>(f, "scores/is_greedy", begin, end, p);
+  c.validate(p);
+  return c;
+}
+
+}  // namespace llmbatch
