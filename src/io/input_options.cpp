@@ -31,6 +31,8 @@ std::vector<std::string> glob_pattern(const std::string& pattern) {
   std::vector<std::string> paths;
   if (rc == 0) paths.assign(matches.gl_pathv, matches.gl_pathv + matches.gl_pathc);
   globfree(&matches);
+  // A file whose name holds glob characters ("run[1].jsonl") names itself.
+  if (rc == GLOB_NOMATCH && std::filesystem::is_regular_file(pattern)) return {pattern};
   if (rc == GLOB_NOMATCH) {
     throw ConfigError("no file matches '" + pattern + "'", {.key = "input.paths"},
                       "check the path (relative paths start at the working directory)");

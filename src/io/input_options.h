@@ -51,7 +51,8 @@ std::string_view input_format_name(InputFormat format);
 // Expands files and globs (glob(3): *, ?, [...]) into existing regular files:
 // patterns in the order given, the matches of each pattern sorted, a path
 // seen before dropped. A pattern that matches nothing, or matches a
-// directory, is a ConfigError on key input.paths naming the pattern.
+// directory, is a ConfigError on key input.paths naming the pattern. A
+// pattern that matches nothing but is the name of a file is that file.
 std::vector<std::string> expand_input_paths(std::span<const std::string> patterns);
 
 }  // namespace llmbatch

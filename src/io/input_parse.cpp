@@ -14,6 +14,8 @@ using OrderedJson = nlohmann::ordered_json;
 // values recurses, and a line of 16 MiB of '[' would overflow the stack.
 constexpr int kMaxJsonDepth = 256;
 
+constexpr std::string_view kUtf8Bom = "\xEF\xBB\xBF";
+
 // Body keys of an OpenAI batch request copied unchanged into
 // InputRecord::sampling (the sampling module checks their values).
 constexpr std::array<const char*, 13> kOpenAiSamplingKeys = {
@@ -255,12 +257,16 @@ InputRecord parse_input_line(const InputLine& line, const LineOrigin& origin, co
     return out.take();
   }
   switch (options.format) {
-    case InputFormat::kText:
-      if (const auto bad = find_invalid_utf8(line.text)) {
+    case InputFormat::kText: {
+      std::string_view text = line.text;
+      // A byte-order mark (Windows editors) is not part of the first prompt.
+      if (origin.line == 1 && text.starts_with(kUtf8Bom)) text.remove_prefix(kUtf8Bom.size());
+      if (const auto bad = find_invalid_utf8(text)) {
         out.fail("not valid UTF-8 (byte " + std::to_string(*bad + 1) + " of the line)");
       }
-      out.record().prompt = std::string(line.text);
+      out.record().prompt = std::string(text);
       return out.take();
+    }
     case InputFormat::kJsonl:
     case InputFormat::kOpenAiBatch: {
       const auto json = parse_json(line.text, out);

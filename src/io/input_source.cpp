@@ -55,14 +55,14 @@ class LineSource final : public InputSource {
 // hdf5-tokens: the unit's slice, read whole on open.
 class Hdf5Source final : public InputSource {
  public:
-  Hdf5Source(const InputIndex& index, const WorkUnit& unit, const InputOptions& options)
+  // Both modes read token ids (RecordKind::kTokens): no options needed.
+  Hdf5Source(const InputIndex& index, const WorkUnit& unit)
       : path_(index.files.at(static_cast<size_t>(unit.file))), unit_(unit) {
     const Hdf5TokenFile file(path_);
     if (unit.first_record_in_file + unit.num_records > file.num_records()) {
       throw changed_since_indexing(path_, unit, file.num_records() - unit.first_record_in_file);
     }
     slice_ = file.read(unit.first_record_in_file, unit.num_records);
-    (void)options;  // both modes read token ids (RecordKind::kTokens)
   }
 
   std::optional<InputRecord> next() override {
@@ -102,7 +102,7 @@ std::unique_ptr<InputSource> InputSource::open(const InputIndex& index, const Wo
     throw InternalError("work unit " + std::to_string(unit.id) + " names file " + std::to_string(unit.file) +
                         " of " + std::to_string(index.files.size()));
   }
-  if (options.format == InputFormat::kHdf5Tokens) return std::make_unique<Hdf5Source>(index, unit, options);
+  if (options.format == InputFormat::kHdf5Tokens) return std::make_unique<Hdf5Source>(index, unit);
   std::unique_ptr<LineReader> reader;
   if (auto* before = dynamic_cast<LineSource*>(previous.get())) {
     reader = before->take_reader_for(index.files[static_cast<size_t>(unit.file)], unit);

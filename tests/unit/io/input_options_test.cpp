@@ -63,6 +63,13 @@ TEST(ExpandInputPaths, NoMatchNamesThePattern) {
   EXPECT_THROW(expand_input_paths({}), ConfigError);
 }
 
+TEST(ExpandInputPaths, FileNameWithGlobCharactersNamesItself) {
+  ScratchDir dir("expand_literal");
+  write_input_file(dir.path("run[1].jsonl"), "{}\n");
+  const std::vector<std::string> patterns = {dir.path("run[1].jsonl")};
+  EXPECT_EQ(expand_input_paths(patterns), patterns);
+}
+
 TEST(ExpandInputPaths, DirectoryIsConfigError) {
   ScratchDir dir("expand_dir");
   std::filesystem::create_directories(dir.path("sub"));

@@ -176,6 +176,15 @@ TEST(ParseText, LineIsThePrompt) {
   EXPECT_EQ(parse("score me", InputFormat::kText, InputMode::kScore).kind, RecordKind::kScoreText);
 }
 
+TEST(ParseText, ByteOrderMarkOfTheFirstLineIsDropped) {
+  InputOptions options;
+  options.format = InputFormat::kText;
+  const std::string text = "\xEF\xBB\xBFhello";
+  const InputLine line{.text = text, .length = text.size()};
+  EXPECT_EQ(parse_input_line(line, LineOrigin{.file = kFile, .line = 1, .index = 0}, options).prompt, "hello");
+  EXPECT_EQ(parse_input_line(line, LineOrigin{.file = kFile, .line = 2, .index = 1}, options).prompt, text);
+}
+
 TEST(ParseText, EmptyAndInvalidUtf8LinesAreErrorRows) {
   expect_error(parse("", InputFormat::kText), "empty line");
   expect_error(parse("ab\xff", InputFormat::kText), "not valid UTF-8 (byte 3");
