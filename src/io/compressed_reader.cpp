@@ -87,7 +87,6 @@ class GzipReader final : public ByteReader {
     file_ = gzopen(path.c_str(), "rb");
     if (file_ == nullptr) throw IoError("cannot open gzip input: " + errno_text(errno), {.file = path});
     gzbuffer(file_, 1 << 17);
-    empty_ = probe.size() == 0;
   }
   ~GzipReader() override { gzclose(file_); }
 
@@ -112,7 +111,7 @@ class GzipReader final : public ByteReader {
     }
     // zlib passes data without a gzip header through unchanged; a .gz file
     // that is not gzip is a mistake worth reporting.
-    if (n > 0 && !empty_ && gzdirect(file_)) {
+    if (n > 0 && gzdirect(file_)) {
       throw InputError("not a gzip stream (the file name ends in .gz)", {.file = path_},
                        "compress it with gzip or rename it");
     }
@@ -124,7 +123,6 @@ class GzipReader final : public ByteReader {
 
  private:
   gzFile file_ = nullptr;
-  bool empty_ = false;
 };
 
 class ZstdReader final : public ByteReader {
