@@ -69,7 +69,7 @@ void h5_write_attribute(hid_t object, const std::string& name, const std::string
                         const std::string& file);
 void h5_write_attribute(hid_t object, const std::string& name, int64_t value,
                         const std::string& file);
-// Every scalar string attribute of `object` (other attributes are skipped).
+// Every variable-length string attribute of `object` (others are skipped).
 std::map<std::string, std::string> h5_read_string_attributes(hid_t object, const std::string& file);
 // An integer attribute, or nullopt when `object` has none named `name`.
 std::optional<int64_t> h5_read_int_attribute(hid_t object, const std::string& name,
