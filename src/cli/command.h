@@ -26,4 +26,7 @@ void add_chat_template_commands(CLI::App& app, CommandAction& action);
 // tokenize, detokenize
 void add_tokenizer_commands(CLI::App& app, CommandAction& action);
 
+// merge, export, status
+void add_results_commands(CLI::App& app, CommandAction& action);
+
 }  // namespace llmbatch::cli
