@@ -142,6 +142,7 @@ JobSummary run_job(const JobConfig& config, const RunOptions& options) {
                         .attributes = segment_attributes(plan)});
   JobProgress progress(config.output.dir, plan.index.num_records, plan.records_committed,
                        config.output.progress_interval_s);
+  progress.update(0, 0, 0.0, true);  // status.json exists from the start, for monitors
 
   JobSummary summary;
   summary.records_skipped = plan.records_committed;
