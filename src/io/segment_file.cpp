@@ -45,6 +45,14 @@ OffsetSlice read_offsets(hid_t file, const std::string& name, int64_t begin, int
 
 }  // namespace
 
+void check_attribute_names(const std::map<std::string, std::string>& attributes) {
+  for (const auto& [name, value] : attributes) {
+    if (is_reserved_attribute(name)) {
+      throw ConfigError("attribute name '" + name + "' is reserved by the results format", {.key = name});
+    }
+  }
+}
+
 struct SegmentFileWriter::Columns {
   std::optional<H5Column> index, sample, id, status, error, finish_reason, num_prompt_tokens, num_output_tokens;
   std::optional<H5Column> prompt_offsets, prompt_ids, output_offsets, output_ids, text;
@@ -132,12 +140,8 @@ void SegmentFileWriter::append(const ResultColumns& in) {
 void SegmentFileWriter::finish(const std::map<std::string, std::string>& attributes,
                                std::optional<int64_t> num_records) {
   const hid_t f = file_.get();
-  for (const auto& [name, value] : attributes) {
-    if (is_reserved_attribute(name)) {
-      throw ConfigError("attribute name '" + name + "' is reserved by the results format", {.key = name});
-    }
-    h5_write_attribute(f, name, value, path_);
-  }
+  check_attribute_names(attributes);
+  for (const auto& [name, value] : attributes) h5_write_attribute(f, name, value, path_);
   h5_write_attribute(f, kFormatAttribute, std::string(kFormatName), path_);
   h5_write_attribute(f, kFormatVersionAttribute, kFormatVersion, path_);
   h5_write_attribute(f, kNumRowsAttribute, rows(), path_);

@@ -23,6 +23,9 @@ inline constexpr int64_t kFormatVersion = 1;
 inline constexpr const char* kNumRowsAttribute = "num_rows";
 inline constexpr const char* kNumRecordsAttribute = "num_records";  // results.h5: distinct indices
 
+// Throws ConfigError when a caller's attribute takes a name listed above.
+void check_attribute_names(const std::map<std::string, std::string>& attributes);
+
 class SegmentFileWriter {
  public:
   // Creates `path` (truncating it) with every group and empty dataset;

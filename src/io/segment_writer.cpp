@@ -36,6 +36,7 @@ int64_t first_free_number(const std::string& out_dir, int rank) {
 
 SegmentWriter::SegmentWriter(std::string out_dir, int rank, SegmentOptions options)
     : out_dir_(std::move(out_dir)), rank_(rank), options_(std::move(options)) {
+  check_attribute_names(options_.attributes);
   std::error_code ec;
   fs::create_directories(segments_dir(out_dir_), ec);
   if (ec) {

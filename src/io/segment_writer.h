@@ -36,7 +36,7 @@ class SegmentWriter {
  public:
   // Creates OUT_DIR/segments if needed, cuts a torn last line off this
   // rank's journal, and numbers new segments after every existing one of
-  // this rank. Throws IoError.
+  // this rank. Throws IoError, or ConfigError for a reserved attribute name.
   SegmentWriter(std::string out_dir, int rank, SegmentOptions options);
 
   // Buffers one finished row of `unit`. Throws InternalError for a unit

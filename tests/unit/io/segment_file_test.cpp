@@ -91,6 +91,10 @@ TEST(SegmentFile, EmptyFileIsValid) {
 
 TEST(SegmentFile, ReservedAttributeNamesAreRefused) {
   TempDir dir("segfile");
+  for (const char* name : {"num_rows", "num_records", "llmbatch_format", "llmbatch_format_version"}) {
+    EXPECT_THROW(check_attribute_names({{"job_yaml", "x"}, {name, "3"}}), ConfigError) << name;
+  }
+  check_attribute_names({{"job_yaml", "x"}, {"model_hash", "y"}});
   SegmentFileWriter w(dir.file("s.h5"), true, true);
   EXPECT_THROW(w.finish({{"num_rows", "3"}}, std::nullopt), ConfigError);
 }

@@ -96,14 +96,24 @@ TEST(SegmentWriter, ReopeningContinuesNumberingAndCutsATornJournalLine) {
 
 TEST(SegmentWriter, FailedCommitKeepsTheRowsForALaterOne) {
   TempDir dir("segwriter");
-  SegmentWriter w(dir.str(), 0, {.attributes = {{"num_rows", "reserved"}}});
+  SegmentWriter w(dir.str(), 0, {});
   w.add_row(0, make_record_rows(0)[0]);
   w.complete_unit(0);
-  EXPECT_THROW(w.commit(), ConfigError);
+  fs::remove_all(segments_dir(dir.str()));  // the disk goes away
+  EXPECT_THROW(w.commit(), IoError);
   EXPECT_EQ(w.pending_rows(), 1);
   EXPECT_EQ(w.completed_units(), 1);
-  EXPECT_TRUE(fs::is_empty(segments_dir(dir.str())));  // the temporary is gone
   EXPECT_FALSE(fs::exists(journal_path(dir.str(), 0)));
+  fs::create_directories(segments_dir(dir.str()));  // and comes back
+  const auto e = w.commit();
+  ASSERT_TRUE(e);
+  EXPECT_EQ(e->rows, 1);
+  EXPECT_EQ(fs::directory_iterator(segments_dir(dir.str()))->path().filename(), e->segment);  // no temporary left
+}
+
+TEST(SegmentWriter, ReservedAttributeNamesAreRefusedUpFront) {
+  TempDir dir("segwriter");
+  EXPECT_THROW(SegmentWriter(dir.str(), 0, {.attributes = {{"num_rows", "reserved"}}}), ConfigError);
 }
 
 }  // namespace
