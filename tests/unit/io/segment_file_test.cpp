@@ -53,8 +53,13 @@ TEST(SegmentFile, RowsOfEveryKindRoundTripThroughSeveralAppends) {
   for (int64_t i = 0; i < mid.rows(); ++i) expect_row_eq(mid.row(i), all[5 + i]);
   EXPECT_EQ(r.read(3, 3).rows(), 0);
   std::vector<int64_t> index;
-  for (const auto& row : all) index.push_back(row.index);
+  std::vector<int32_t> sample;
+  for (const auto& row : all) {
+    index.push_back(row.index);
+    sample.push_back(row.sample);
+  }
   EXPECT_EQ(r.read_index(), index);
+  EXPECT_EQ(r.read_sample(), sample);
 }
 
 TEST(SegmentFile, WithoutTokensAndTextThoseGroupsAreAbsent) {
