@@ -1,9 +1,10 @@
 #!/usr/bin/env bash
 # The one command that shows llmbatch working on a fresh Debian 12 machine:
-# install dependencies → build → run the demo. Today the demo writes a
-# random-weight SmolLM-135M-shaped model that uses the real GPT-2
-# tokenizer, inspects it, tokenizes a prompt and scores it with the CPU
-# forward pass; it grows into a real generation job as the engine lands.
+# install dependencies → build → run a real job. The job (jobs/demo.yaml)
+# generates completions for jobs/data/demo.jsonl (240 prompts and chats of
+# mixed lengths, six deliberately bad records) with a random-weight
+# SmolLM-135M-shaped model that uses the real GPT-2 tokenizer, commits HDF5
+# segments as it goes, then merges them and shows the first rows.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -13,22 +14,23 @@ cmake -S . -B "$build" -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo >/dev/null
 ninja -C "$build" -j"$(nproc)" llmbatch
 llmbatch=$build/src/cli/llmbatch
 
-out=${DEMO_DIR:-out/demo}
-rm -rf "$out/model"
-mkdir -p "$out"
-tokenizer=tests/fixtures/tokenizers/gpt2
-echo "== llmbatch model random --preset smollm135m --dtype bf16 --seed 0 --tokenizer $tokenizer --out $out/model"
-"$llmbatch" model random --preset smollm135m --dtype bf16 --seed 0 --tokenizer "$tokenizer" --out "$out/model"
+demo=${DEMO_DIR:-/tmp/llmbatch-demo}
+rm -rf "$demo"
+mkdir -p "$demo"
+paths=(--set "model.path=$demo/model" --set "output.dir=$demo/out")
+run() { echo; echo "== $*"; "$@"; }
+
+run "$llmbatch" model random --preset smollm135m --dtype bf16 --seed 0 \
+  --tokenizer tests/fixtures/tokenizers/gpt2 --out "$demo/model"
+run "$llmbatch" validate jobs/demo.yaml "${paths[@]}"
+run "$llmbatch" run jobs/demo.yaml "${paths[@]}"
+run "$llmbatch" status "$demo/out"
+run "$llmbatch" merge "$demo/out"
 echo
-echo "== llmbatch inspect $out/model"
-"$llmbatch" inspect "$out/model"
+echo "== llmbatch export $demo/out/results.h5 --format jsonl --limit 3   (random weights: the text is gibberish)"
+"$llmbatch" export "$demo/out/results.h5" --format jsonl --limit 3 | cut -c1-400
 echo
-prompt="Batch inference jobs should survive a node failure at 3 a.m."
-echo "== llmbatch tokenize --tokenizer $out/model --text \"$prompt\""
-ids=$("$llmbatch" tokenize --tokenizer "$out/model" --text "$prompt")
-echo "$ids"
+echo "== the bad records became error rows:"
+"$llmbatch" export "$demo/out/results.h5" --format jsonl | grep '"status":"error"' | cut -c1-300 || true
 echo
-echo "== llmbatch logprobs --model $out/model --ids ... --top 3   (random weights: expect perplexity near the vocabulary size)"
-"$llmbatch" logprobs --model "$out/model" --ids "$(tr -d '[] ' <<<"$ids")" --top 3 > "$out/logprobs.json"
-python3 -c "import json,sys; d=json.load(open(sys.argv[1])); print(d['backend']); print('tokens', d['num_tokens'], 'sum logprob %.3f' % d['sum_logprob'], 'perplexity %.1f' % d['perplexity'])" "$out/logprobs.json"
-echo "(per-position details: $out/logprobs.json)"
+echo "results: $demo/out/results.h5 (h5dump -H shows the layout; docs/output-format.md describes it)"
