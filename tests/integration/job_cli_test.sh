@@ -67,6 +67,20 @@ cmp -s "$work/resumed.jsonl" "$work/straight.jsonl" || fail "stopped + resumed d
 expect_error "different job (sampling changed)" "${common[@]}" --set "output.dir=$work/out" --set sampling.seed=4
 "$bin" run "${common[@]}" --set "output.dir=$work/out" --set sampling.seed=4 --restart 2> /dev/null || fail "--restart"
 
+# Score mode: lm-eval style context/continuation records and a plain text.
+cat > "$work/score.jsonl" <<'JSONL'
+{"context": "The capital of France is", "continuation": " Paris"}
+{"context": "The capital of France is", "continuation": " a large city"}
+{"text": "Perplexity of a whole sentence."}
+{"context": "No continuation here"}
+JSONL
+"$bin" run --set "model.path=$work/model" --set "input.paths=[$work/score.jsonl]" --set mode=score \
+  --set engine.threads=1 --set engine.kv_cache_memory=32MiB --set "output.dir=$work/score" 2> /dev/null || fail "score run"
+"$bin" merge "$work/score" > /dev/null && "$bin" export "$work/score/results.h5" --format jsonl --output "$work/score.out"
+[[ $(grep -c '"sum_logprob"' "$work/score.out") -ge 3 ]] || fail "score rows: $(cat "$work/score.out")"
+grep -q '"is_greedy"' "$work/score.out" || fail "no is_greedy"
+[[ $(grep -c '"status":"error"' "$work/score.out") -eq 1 ]] || fail "the record without continuation is not one error row"
+
 # Two SIGINTs: the second exits at once with 130.
 "$bin" run "${common[@]}" --set "output.dir=$work/int" --set sampling.max_tokens=200 2> "$work/int.log" &
 pid=$!
