@@ -5,6 +5,9 @@
 #include <cstdint>
 #include <vector>
 
+#include <gtest/gtest.h>
+
+#include "../backend/model_fixture.h"
 #include "engine/engine.h"
 #include "model/model_dir.h"
 
@@ -28,6 +31,23 @@ struct EngineRun {
   EngineCounters counters;
   int64_t preemptions = 0;
   int64_t max_blocks_used = 0;
+};
+
+// A test suite over one tiny random model (f32 weights, init_std 0.1),
+// written once for the whole suite.
+template <uint64_t Seed>
+class TinyModelSuite : public ::testing::Test {
+ protected:
+  static void SetUpTestSuite() { model_ = new RandomModelDir(tiny_options(DType::F32, Seed)); }
+  static void TearDownTestSuite() {
+    delete model_;
+    model_ = nullptr;
+  }
+  static const ModelDir& model() { return model_->model(); }
+  static int64_t vocab() { return model().config.vocab_size; }
+
+ private:
+  static inline RandomModelDir* model_ = nullptr;
 };
 
 EngineRun run_requests(const ModelDir& model, const EngineSetup& setup, const std::vector<EngineRequest>& requests);

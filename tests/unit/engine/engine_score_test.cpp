@@ -15,18 +15,7 @@ namespace {
 using testing::EngineSetup;
 using testing::run_requests;
 
-class EngineScore : public ::testing::Test {
- protected:
-  static void SetUpTestSuite() { model_ = new testing::RandomModelDir(testing::tiny_options(DType::F32, 7)); }
-  static void TearDownTestSuite() {
-    delete model_;
-    model_ = nullptr;
-  }
-  static const ModelDir& model() { return model_->model(); }
-  static int64_t vocab() { return model().config.vocab_size; }
-  static testing::RandomModelDir* model_;
-};
-testing::RandomModelDir* EngineScore::model_ = nullptr;
+using EngineScore = testing::TinyModelSuite<7>;
 
 EngineRequest score_request(uint64_t key, std::vector<TokenId> prompt, int64_t score_from = 1) {
   EngineRequest r;

@@ -20,18 +20,7 @@ using testing::EngineSetup;
 using testing::random_requests;
 using testing::run_requests;
 
-class EngineGenerate : public ::testing::Test {
- protected:
-  static void SetUpTestSuite() { model_ = new testing::RandomModelDir(testing::tiny_options(DType::F32)); }
-  static void TearDownTestSuite() {
-    delete model_;
-    model_ = nullptr;
-  }
-  static const ModelDir& model() { return model_->model(); }
-  static int64_t vocab() { return model().config.vocab_size; }
-  static testing::RandomModelDir* model_;
-};
-testing::RandomModelDir* EngineGenerate::model_ = nullptr;
+using EngineGenerate = testing::TinyModelSuite<3>;
 
 SamplingParams greedy(int64_t max_tokens) {
   SamplingParams p;
