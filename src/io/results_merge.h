@@ -3,7 +3,7 @@
 //
 // Memory: the (index, sample, segment, row) key of every row (24 bytes a
 // row) plus a bounded batch of rows being copied; text and tokens stream
-// from one open segment at a time straight into the output.
+// from a few open segments (at most 8) straight into the output.
 #pragma once
 
 #include <cstdint>

@@ -4,7 +4,6 @@
 #include <span>
 
 #include "core/error.h"
-#include "io/hdf5_column.h"
 
 namespace llmbatch {
 namespace {
@@ -33,9 +32,9 @@ struct OffsetSlice {
   int64_t first = 0, last = 0;
 };
 
-OffsetSlice read_offsets(hid_t file, const std::string& name, int64_t begin, int64_t end,
-                         const std::string& path) {
-  OffsetSlice s{h5_read_range<int64_t>(file, name, begin, end + 1, path)};
+OffsetSlice read_offsets(const H5ColumnReader& offsets, int64_t begin, int64_t end, const std::string& path,
+                         const std::string& name) {
+  OffsetSlice s{offsets.read<int64_t>(begin, end + 1)};
   s.first = s.offsets.front();
   s.last = s.offsets.back();
   if (s.last < s.first) throw IoError("offsets decrease (corrupt file)", {.file = path, .key = name});
@@ -169,55 +168,63 @@ SegmentFileReader::SegmentFileReader(const std::string& path) : path_(path), fil
     it = is_reserved_attribute(it->first) ? attributes_.erase(it) : std::next(it);
   }
   num_records_ = h5_read_int_attribute(f, kNumRecordsAttribute, path);
-  rows_ = h5_column_length(f, "records/index", path);
+  rows_ = column("records/index").size();
   has_tokens_ = h5_exists(f, "tokens");
   has_text_ = h5_exists(f, "text");
 }
 
-std::vector<int64_t> SegmentFileReader::read_index() const {
-  return h5_read_range<int64_t>(file_.get(), "records/index", 0, rows_, path_);
+const H5ColumnReader& SegmentFileReader::column(const std::string& name) const {
+  auto it = columns_.find(name);
+  if (it == columns_.end()) it = columns_.emplace(name, H5ColumnReader(file_.get(), name, path_)).first;
+  return it->second;
 }
 
-std::vector<int32_t> SegmentFileReader::read_sample() const {
-  return h5_read_range<int32_t>(file_.get(), "records/sample", 0, rows_, path_);
-}
+std::vector<int64_t> SegmentFileReader::read_index() const { return column("records/index").read<int64_t>(0, rows_); }
+
+std::vector<int32_t> SegmentFileReader::read_sample() const { return column("records/sample").read<int32_t>(0, rows_); }
 
 ResultColumns SegmentFileReader::read(int64_t begin, int64_t end) const {
   LLMBATCH_CHECK(0 <= begin && begin <= end && end <= rows_, "row range inside the file");
-  const hid_t f = file_.get();
   const std::string& p = path_;
+  const auto numbers = [&]<typename T>(std::vector<T>& out, const char* name, int64_t b, int64_t e) {
+    out = column(name).template read<T>(b, e);
+  };
+  const auto strings = [&](std::vector<std::string>& out, const char* name) {
+    out = column(name).read_strings(begin, end);
+  };
+  // A CSR pair for rows [b, e): returns the absolute range of its values.
+  const auto csr = [&]<typename T>(std::vector<int64_t>& offsets, std::vector<T>& values, const char* offsets_name,
+                                   const char* values_name, int64_t b, int64_t e) {
+    OffsetSlice s = read_offsets(column(offsets_name), b, e, p, offsets_name);
+    values = column(values_name).template read<T>(s.first, s.last);
+    offsets = std::move(s.offsets);
+    return std::pair(s.first, s.last);
+  };
   ResultColumns c;
   c.has_tokens = has_tokens_;
   c.has_text = has_text_;
-  c.index = h5_read_range<int64_t>(f, "records/index", begin, end, p);
-  c.sample = h5_read_range<int32_t>(f, "records/sample", begin, end, p);
-  c.id = h5_read_string_range(f, "records/id", begin, end, p);
-  c.status = h5_read_string_range(f, "records/status", begin, end, p);
-  c.error = h5_read_string_range(f, "records/error", begin, end, p);
-  c.finish_reason = h5_read_string_range(f, "records/finish_reason", begin, end, p);
-  c.num_prompt_tokens = h5_read_range<int32_t>(f, "records/num_prompt_tokens", begin, end, p);
-  c.num_output_tokens = h5_read_range<int32_t>(f, "records/num_output_tokens", begin, end, p);
+  numbers(c.index, "records/index", begin, end);
+  numbers(c.sample, "records/sample", begin, end);
+  strings(c.id, "records/id");
+  strings(c.status, "records/status");
+  strings(c.error, "records/error");
+  strings(c.finish_reason, "records/finish_reason");
+  numbers(c.num_prompt_tokens, "records/num_prompt_tokens", begin, end);
+  numbers(c.num_output_tokens, "records/num_output_tokens", begin, end);
   if (has_tokens_) {
-    OffsetSlice prompt = read_offsets(f, "tokens/prompt_offsets", begin, end, p);
-    c.prompt_ids = h5_read_range<int32_t>(f, "tokens/prompt_ids", prompt.first, prompt.last, p);
-    c.prompt_offsets = std::move(prompt.offsets);
-    OffsetSlice output = read_offsets(f, "tokens/output_offsets", begin, end, p);
-    c.output_ids = h5_read_range<int32_t>(f, "tokens/output_ids", output.first, output.last, p);
-    c.output_offsets = std::move(output.offsets);
+    csr(c.prompt_offsets, c.prompt_ids, "tokens/prompt_offsets", "tokens/prompt_ids", begin, end);
+    csr(c.output_offsets, c.output_ids, "tokens/output_offsets", "tokens/output_ids", begin, end);
   }
-  if (has_text_) c.text = h5_read_string_range(f, "text/output", begin, end, p);
-  OffsetSlice logprob = read_offsets(f, "logprobs/offsets", begin, end, p);
-  c.token_logprob = h5_read_range<float>(f, "logprobs/token", logprob.first, logprob.last, p);
-  OffsetSlice topk = read_offsets(f, "logprobs/topk_offsets", logprob.first, logprob.last, p);
-  c.topk_ids = h5_read_range<int32_t>(f, "logprobs/topk_ids", topk.first, topk.last, p);
-  c.topk_values = h5_read_range<float>(f, "logprobs/topk_values", topk.first, topk.last, p);
-  c.logprob_offsets = std::move(logprob.offsets);
-  c.topk_offsets = std::move(topk.offsets);
-  OffsetSlice scores = read_offsets(f, "scores/prompt_logprob_offsets", begin, end, p);
-  c.prompt_logprobs = h5_read_range<float>(f, "scores/prompt_logprobs", scores.first, scores.last, p);
-  c.prompt_logprob_offsets = std::move(scores.offsets);
-  c.sum_logprob = h5_read_range<double>(f, "scores/sum_logprob", begin, end, p);
-  c.is_greedy = h5_read_range<uint8_t>(f, "scores/is_greedy", begin, end, p);
+  if (has_text_) strings(c.text, "text/output");
+  const auto [first_token, last_token] =
+      csr(c.logprob_offsets, c.token_logprob, "logprobs/offsets", "logprobs/token", begin, end);
+  const auto [first_top, last_top] =
+      csr(c.topk_offsets, c.topk_ids, "logprobs/topk_offsets", "logprobs/topk_ids", first_token, last_token);
+  numbers(c.topk_values, "logprobs/topk_values", first_top, last_top);
+  csr(c.prompt_logprob_offsets, c.prompt_logprobs, "scores/prompt_logprob_offsets", "scores/prompt_logprobs", begin,
+      end);
+  numbers(c.sum_logprob, "scores/sum_logprob", begin, end);
+  numbers(c.is_greedy, "scores/is_greedy", begin, end);
   c.validate(p);
   return c;
 }

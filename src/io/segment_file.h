@@ -10,6 +10,7 @@
 #include <string>
 #include <vector>
 
+#include "io/hdf5_column.h"
 #include "io/hdf5_handle.h"
 #include "io/segment_columns.h"
 
@@ -79,6 +80,9 @@ class SegmentFileReader {
   bool has_tokens_ = false, has_text_ = false;
   std::map<std::string, std::string> attributes_;
   std::optional<int64_t> num_records_;
+  // Columns opened on first use and kept open (see H5ColumnReader).
+  const H5ColumnReader& column(const std::string& name) const;
+  mutable std::map<std::string, H5ColumnReader> columns_;
 };
 
 }  // namespace llmbatch

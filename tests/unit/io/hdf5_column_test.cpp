@@ -39,18 +39,21 @@ TEST(H5Column, NumericColumnsGrowByAppendAndReadAnyRange) {
   }
   const H5Id file = h5_file_open_read(path);
   const hid_t f = file.get();
-  EXPECT_EQ(h5_column_length(f, "i64", path), 20000);
-  EXPECT_EQ(h5_read_range<int64_t>(f, "i64", 0, 20000, path), big);
-  EXPECT_EQ(h5_read_range<int64_t>(f, "i64", 16383, 16386, path),
-            std::vector<int64_t>(big.begin() + 16383, big.begin() + 16386));
-  EXPECT_EQ(h5_read_range<float>(f, "f32", 0, 3, path), (std::vector<float>{0.1f, -1e-30f, 3.0e38f}));
-  EXPECT_EQ(h5_read_range<double>(f, "f64", 1, 2, path), std::vector<double>{-2.5});
-  EXPECT_EQ(h5_read_range<uint8_t>(f, "u8", 0, 3, path), (std::vector<uint8_t>{0, 1, 255}));
-  EXPECT_EQ(h5_read_range<int32_t>(f, "i32", 0, 2, path), (std::vector<int32_t>{-5, INT32_MAX}));
+  const H5ColumnReader i64(f, "i64", path);  // one open reader, many ranges
+  EXPECT_EQ(i64.size(), 20000);
+  EXPECT_EQ(i64.read<int64_t>(0, 20000), big);
+  for (int64_t begin : {16383, 0, 19999, 8000}) {
+    EXPECT_EQ(i64.read<int64_t>(begin, begin + 1), std::vector<int64_t>{big[begin]});
+  }
+  EXPECT_EQ(i64.read<int64_t>(16383, 16386), std::vector<int64_t>(big.begin() + 16383, big.begin() + 16386));
+  EXPECT_EQ(H5ColumnReader(f, "f32", path).read<float>(0, 3), (std::vector<float>{0.1f, -1e-30f, 3.0e38f}));
+  EXPECT_EQ(H5ColumnReader(f, "f64", path).read<double>(1, 2), std::vector<double>{-2.5});
+  EXPECT_EQ(H5ColumnReader(f, "u8", path).read<uint8_t>(0, 3), (std::vector<uint8_t>{0, 1, 255}));
+  EXPECT_EQ(H5ColumnReader(f, "i32", path).read<int32_t>(0, 2), (std::vector<int32_t>{-5, INT32_MAX}));
   // A wider integer type reads a narrower column.
-  EXPECT_EQ(h5_read_range<int64_t>(f, "i32", 0, 2, path), (std::vector<int64_t>{-5, INT32_MAX}));
-  EXPECT_EQ(h5_column_length(f, "empty", path), 0);
-  EXPECT_TRUE(h5_read_range<int32_t>(f, "empty", 0, 0, path).empty());
+  EXPECT_EQ(H5ColumnReader(f, "i32", path).read<int64_t>(0, 2), (std::vector<int64_t>{-5, INT32_MAX}));
+  EXPECT_EQ(H5ColumnReader(f, "empty", path).size(), 0);
+  EXPECT_TRUE(H5ColumnReader(f, "empty", path).read<int32_t>(0, 0).empty());
 }
 
 TEST(H5Column, ReadsOutsideTheDataOrOfTheWrongKindAreIoErrors) {
@@ -63,11 +66,11 @@ TEST(H5Column, ReadsOutsideTheDataOrOfTheWrongKindAreIoErrors) {
     H5Column::create_strings(file.get(), "s", path).append_strings(std::vector<std::string>{"a"});
   }
   const H5Id file = h5_file_open_read(path);
-  EXPECT_THROW(h5_read_range<int32_t>(file.get(), "n", 1, 3, path), IoError);
-  EXPECT_THROW(h5_read_range<int32_t>(file.get(), "missing", 0, 0, path), IoError);
-  EXPECT_THROW(h5_column_length(file.get(), "group/missing", path), IoError);
-  EXPECT_THROW(h5_read_range<int32_t>(file.get(), "s", 0, 1, path), IoError);
-  EXPECT_THROW(h5_read_string_range(file.get(), "n", 0, 1, path), IoError);
+  EXPECT_THROW(H5ColumnReader(file.get(), "n", path).read<int32_t>(1, 3), IoError);
+  EXPECT_THROW(H5ColumnReader(file.get(), "missing", path).read<int32_t>(0, 0), IoError);
+  EXPECT_THROW(H5ColumnReader(file.get(), "group/missing", path).size(), IoError);
+  EXPECT_THROW(H5ColumnReader(file.get(), "s", path).read<int32_t>(0, 1), IoError);
+  EXPECT_THROW(H5ColumnReader(file.get(), "n", path).read_strings(0, 1), IoError);
 }
 
 TEST(H5Column, StringsAreUtf8AndNulBecomesReplacementCharacter) {
@@ -81,10 +84,10 @@ TEST(H5Column, StringsAreUtf8AndNulBecomesReplacementCharacter) {
     s.append_strings(std::vector<std::string>{std::string("a\0b", 3)});
   }
   const H5Id file = h5_file_open_read(path);
-  auto read = h5_read_string_range(file.get(), "s", 0, 5, path);
+  auto read = H5ColumnReader(file.get(), "s", path).read_strings(0, 5);
   EXPECT_EQ(std::vector<std::string>(read.begin(), read.begin() + 4), values);
   EXPECT_EQ(read[4], "a\xEF\xBF\xBD" "b");
-  EXPECT_EQ(h5_read_string_range(file.get(), "s", 2, 3, path), std::vector<std::string>{values[2]});
+  EXPECT_EQ(H5ColumnReader(file.get(), "s", path).read_strings(2, 3), std::vector<std::string>{values[2]});
 }
 
 TEST(H5Attributes, StringAndIntegerAttributesRoundTrip) {
