@@ -26,6 +26,9 @@ void add_chat_template_commands(CLI::App& app, CommandAction& action);
 // tokenize, detokenize
 void add_tokenizer_commands(CLI::App& app, CommandAction& action);
 
+// run, validate
+void add_job_commands(CLI::App& app, CommandAction& action);
+
 // merge, export, status
 void add_results_commands(CLI::App& app, CommandAction& action);
 

@@ -21,6 +21,7 @@ int main(int argc, char** argv) {
   llmbatch::cli::add_bench_command(app, action);
   llmbatch::cli::add_tokenizer_commands(app, action);
   llmbatch::cli::add_chat_template_commands(app, action);
+  llmbatch::cli::add_job_commands(app, action);
   llmbatch::cli::add_results_commands(app, action);
 
   try {
