@@ -23,21 +23,20 @@ export OMP_PROC_BIND=${OMP_PROC_BIND:-true}
 load() { echo "load before $1: $(cut -d' ' -f1-3 /proc/loadavg)"; }
 
 # `llmbatch bench --json` -> one line per run.
-summary() {
-  python3 -c '
+cat >"$work/summary.py" <<'PY'
 import json, sys
 d = json.load(sys.stdin)
 for r in d["runs"]:
-    print(f"  {r[\"policy\"]:<10} gen {r[\"generated_tokens_per_second\"]:8.1f} tok/s  total {r[\"total_tokens_per_second\"]:8.1f} tok/s"
-          f"  wall {r[\"wall_seconds\"]:7.1f} s  steps {r[\"steps\"]}  p50 {r[\"step_p50_ms\"]:.1f} ms  p99 {r[\"step_p99_ms\"]:.1f} ms"
-          f"  batch {r[\"max_batch_sequences\"]}  KV waste {100 * r[\"kv_waste\"]:.2f}%  preempt {r[\"preemptions\"]}")
+    print(f"  {r['policy']:<10} gen {r['generated_tokens_per_second']:8.1f} tok/s  total {r['total_tokens_per_second']:8.1f} tok/s"
+          f"  wall {r['wall_seconds']:7.1f} s  steps {r['steps']}  p50 {r['step_p50_ms']:.1f} ms  p99 {r['step_p99_ms']:.1f} ms"
+          f"  batch {r['max_batch_sequences']}  KV waste {100 * r['kv_waste']:.2f}%  preempt {r['preemptions']}")
 if len(d["runs"]) == 2:
     a, b = d["runs"]
-    print(f"  continuous / static: gen x{a[\"generated_tokens_per_second\"] / b[\"generated_tokens_per_second\"]:.2f}"
-          f", total x{a[\"total_tokens_per_second\"] / b[\"total_tokens_per_second\"]:.2f}")
-print(f"  KV blocks {d[\"kv_blocks\"]} x {d[\"block_size\"]}, peak RSS {d[\"peak_rss_bytes\"] / 2**20:.0f} MiB")
-' | tee -a "$work/summary"
-}
+    print(f"  continuous / static: gen x{a['generated_tokens_per_second'] / b['generated_tokens_per_second']:.2f}"
+          f", total x{a['total_tokens_per_second'] / b['total_tokens_per_second']:.2f}")
+print(f"  KV blocks {d['kv_blocks']} x {d['block_size']}, peak RSS {d['peak_rss_bytes'] / 2**20:.0f} MiB")
+PY
+summary() { python3 "$work/summary.py"; }
 
 "$llmbatch" model random --preset smollm135m --dtype bf16 --out "$work/model" >/dev/null
 common=(--model "$work/model" --threads "$threads" --json)
