@@ -100,7 +100,10 @@ def main():
             w = permute_rope_rows(w, n_head)
         elif name.endswith("k_proj.weight"):
             w = permute_rope_rows(w, n_head_kv)
-        writer.add_tensor(gguf_name(name), np.ascontiguousarray(w), raw_dtype=gguf.GGMLQuantizationType.BF16)
+        if w.ndim == 1:  # norm weights: ggml's CPU ops want them in F32 (as llama.cpp's converter writes them)
+            writer.add_tensor(gguf_name(name), (w.astype(np.uint32) << 16).view(np.float32))
+        else:
+            writer.add_tensor(gguf_name(name), np.ascontiguousarray(w), raw_dtype=gguf.GGMLQuantizationType.BF16)
 
     writer.write_header_to_file()
     writer.write_kv_data_to_file()
