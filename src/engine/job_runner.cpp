@@ -17,6 +17,7 @@
 #include "engine/stop_signals.h"
 #include "io/input_source.h"
 #include "io/journal.h"
+#include "io/segment_layout.h"
 #include "io/segment_writer.h"
 
 namespace llmbatch {
@@ -25,16 +26,15 @@ namespace {
 namespace fs = std::filesystem;
 using Clock = std::chrono::steady_clock;
 
-// Removes what a job writes into output.dir (not the input index cache).
+// Removes what a job writes into output.dir (not the input index cache),
+// by the names io's segment layout gives them.
 void discard_job_outputs(const std::string& dir) {
   std::error_code ec;
-  fs::remove_all(fs::path(dir) / "segments", ec);
-  for (const auto& e : fs::directory_iterator(dir, ec)) {
-    const std::string name = e.path().filename().string();
-    if ((name.starts_with("journal-r") && name.ends_with(".jsonl")) || name == "status.json" || name == "job.json" ||
-        name == "results.h5") {
-      fs::remove(e.path(), ec);
-    }
+  fs::remove_all(segments_dir(dir), ec);
+  for (const auto& journal : journal_paths(dir)) fs::remove(journal, ec);
+  for (const auto& file : {status_path(dir), (fs::path(dir) / "job.json").string(),
+                           (fs::path(dir) / kResultsFileName).string()}) {
+    fs::remove(file, ec);
   }
 }
 

@@ -6,10 +6,8 @@
 namespace llmbatch {
 
 int64_t StepLogits::keep_row() {
-  int64_t slot = 0;
-  for (const auto& t : targets_) slot += t.keep;
   targets_.push_back({.keep = true});
-  return slot;
+  return num_kept_++;
 }
 
 void StepLogits::score_row(TokenId next) { targets_.push_back({.keep = false, .next = next}); }
@@ -27,6 +25,7 @@ void StepLogits::consume(int64_t index, std::span<const float> logits) {
 
 void StepLogits::clear() {
   targets_.clear();
+  num_kept_ = 0;
   kept_.clear();
   scored_.clear();
 }

@@ -40,6 +40,7 @@ class StepLogits : public LogitsSink {
     TokenId next = 0;
   };
   std::vector<Target> targets_;
+  int64_t num_kept_ = 0;
   LogitsBuffer kept_;
   std::vector<ScoredToken> scored_;
 };
