@@ -5,74 +5,139 @@
 
 #include <algorithm>
 #include <cstring>
+#include <type_traits>
+#include <vector>
 
 #include "core/error.h"
 
 namespace llmbatch {
 namespace {
 
-// ---- AVX2 + FMA kernel ---------------------------------------------------
+// Rows per register tile of the AVX2 kernel: 6 rows × 16 columns is 12
+// accumulators, plus 2 weight vectors and a broadcast = 15 of the 16 ymm
+// registers. More rows would spill.
+constexpr int kTileRows = 6;
 
-__attribute__((target("avx2,fma"))) inline __m256 load8(const float* p) { return _mm256_loadu_ps(p); }
-
-__attribute__((target("avx2,fma"))) inline __m256 load8(const uint16_t* p) {
-  const __m256i wide = _mm256_cvtepu16_epi32(_mm_loadu_si128(reinterpret_cast<const __m128i*>(p)));
-  return _mm256_castsi256_ps(_mm256_slli_epi32(wide, 16));  // bf16 -> f32 is exact
-}
-
-// y[r][0..ncols) = x[r] · panel for R rows; panel: [in][16] in T.
-template <int R, typename T>
-__attribute__((target("avx2,fma"))) void kernel_avx2(const float* x, int64_t ldx, const T* panel, int64_t in,
-                                                     float* y, int64_t ldy, int64_t ncols) {
-  __m256 acc[R][2];
-  for (int r = 0; r < R; ++r) acc[r][0] = acc[r][1] = _mm256_setzero_ps();
+// Packed activations of one row tile: [in][rows] so that the broadcasts of a
+// k step read one contiguous run (a row-major x would make 6 strided streams).
+void pack_rows(const float* x, int64_t in, int rows, float* packed) {
   for (int64_t k = 0; k < in; ++k) {
-    const __m256 w0 = load8(panel + k * kLinearPanel);
-    const __m256 w1 = load8(panel + k * kLinearPanel + 8);
-    for (int r = 0; r < R; ++r) {
-      const __m256 xb = _mm256_broadcast_ss(x + r * ldx + k);
-      acc[r][0] = _mm256_fmadd_ps(xb, w0, acc[r][0]);
-      acc[r][1] = _mm256_fmadd_ps(xb, w1, acc[r][1]);
-    }
-  }
-  for (int r = 0; r < R; ++r) {
-    alignas(32) float out[kLinearPanel];
-    _mm256_store_ps(out, acc[r][0]);
-    _mm256_store_ps(out + 8, acc[r][1]);
-    std::memcpy(y + r * ldy, out, ncols * sizeof(float));
+    for (int r = 0; r < rows; ++r) packed[k * rows + r] = x[r * in + k];
   }
 }
+
+// Where one row tile's results go: `ncols` of the 16 columns are real.
+struct TileOut {
+  float* y;
+  int64_t ldy;
+  int64_t ncols;
+};
+
+// ---- AVX2 + FMA kernel ---------------------------------------------------
+//
+// Panels are read a pair of k steps at a time. A BF16 panel stores each pair
+// interleaved, [in/2][16][2], so one 32-byte load holds 8 columns at k and
+// k+1: shifting each 32-bit lane left by 16 gives the k values, clearing the
+// low half (shift right then left) gives the k+1 values, both exact. An F32
+// panel is plain [in][16].
+
+__attribute__((target("avx2,fma"))) inline __m256 bf16_low(const uint16_t* p) {
+  return _mm256_castsi256_ps(_mm256_slli_epi32(_mm256_loadu_si256(reinterpret_cast<const __m256i*>(p)), 16));
+}
+__attribute__((target("avx2,fma"))) inline __m256 bf16_high(const uint16_t* p) {
+  const __m256i v = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(p));
+  return _mm256_castsi256_ps(_mm256_slli_epi32(_mm256_srli_epi32(v, 16), 16));
+}
+
+// The 16 weights of step k (k even: `high` false) of a panel.
+template <typename T>
+__attribute__((target("avx2,fma"))) inline void load_step(const T* panel, int64_t k, bool high, __m256& w0,
+                                                          __m256& w1) {
+  if constexpr (std::is_same_v<T, float>) {
+    w0 = _mm256_loadu_ps(panel + k * kLinearPanel);
+    w1 = _mm256_loadu_ps(panel + k * kLinearPanel + 8);
+  } else {
+    const T* pair = panel + (k & ~int64_t{1}) * kLinearPanel;
+    w0 = high ? bf16_high(pair) : bf16_low(pair);
+    w1 = high ? bf16_high(pair + 16) : bf16_low(pair + 16);
+  }
+}
+
+// The accumulators are named variables, not an array: GCC 12 keeps an
+// array of __m256 in memory across the k loop and the kernel then runs at
+// half speed. Rows at or beyond R are never touched (if constexpr).
+#define LLMBATCH_ACC_ROW(r) __m256 c##r##0 = _mm256_setzero_ps(), c##r##1 = _mm256_setzero_ps();
+#define LLMBATCH_FMA_ROW(r)                                                   \
+  if constexpr (R > r) {                                                      \
+    const __m256 b = _mm256_broadcast_ss(xk + r);                             \
+    c##r##0 = _mm256_fmadd_ps(b, w0, c##r##0);                                \
+    c##r##1 = _mm256_fmadd_ps(b, w1, c##r##1);                                \
+  }
+#define LLMBATCH_FMA_STEP(k, high)            \
+  {                                           \
+    __m256 w0, w1;                            \
+    load_step(panel, k, high, w0, w1);        \
+    const float* xk = xp + (k) * R;           \
+    LLMBATCH_FMA_ROW(0) LLMBATCH_FMA_ROW(1)   \
+    LLMBATCH_FMA_ROW(2) LLMBATCH_FMA_ROW(3)   \
+    LLMBATCH_FMA_ROW(4) LLMBATCH_FMA_ROW(5)   \
+  }
+#define LLMBATCH_STORE_ROW(r)                             \
+  if constexpr (R > r) {                                  \
+    _mm256_store_ps(tile + r * kLinearPanel, c##r##0);     \
+    _mm256_store_ps(tile + r * kLinearPanel + 8, c##r##1); \
+  }
+
+// out[r][0..ncols) = xp row r · panel, for R ≤ 6 rows packed by pack_rows.
+// Every output is one accumulator updated by fma(x[k], w[k], acc) for
+// k = 0 .. in-1 in order: the same operations whatever R is. `prefetch` is
+// the next panel, pulled into cache a line per k pair while this one works.
+template <int R, typename T>
+__attribute__((target("avx2,fma"))) void kernel_avx2(const float* xp, const T* panel, int64_t in, const T* prefetch,
+                                                     TileOut out) {
+  LLMBATCH_ACC_ROW(0) LLMBATCH_ACC_ROW(1) LLMBATCH_ACC_ROW(2)
+  LLMBATCH_ACC_ROW(3) LLMBATCH_ACC_ROW(4) LLMBATCH_ACC_ROW(5)
+  constexpr int64_t kPairBytes = 2 * kLinearPanel * sizeof(T);
+  int64_t k = 0;
+  for (; k + 2 <= in; k += 2) {
+    for (int64_t line = 0; line < kPairBytes; line += 64) {
+      _mm_prefetch(reinterpret_cast<const char*>(prefetch + k * kLinearPanel) + line, _MM_HINT_T0);
+    }
+    LLMBATCH_FMA_STEP(k, false)
+    LLMBATCH_FMA_STEP(k + 1, true)
+  }
+  if (k < in) LLMBATCH_FMA_STEP(k, false)
+  alignas(32) float tile[kTileRows * kLinearPanel];
+  LLMBATCH_STORE_ROW(0) LLMBATCH_STORE_ROW(1) LLMBATCH_STORE_ROW(2)
+  LLMBATCH_STORE_ROW(3) LLMBATCH_STORE_ROW(4) LLMBATCH_STORE_ROW(5)
+  for (int r = 0; r < R; ++r) std::memcpy(out.y + r * out.ldy, tile + r * kLinearPanel, out.ncols * sizeof(float));
+}
+
+#undef LLMBATCH_ACC_ROW
+#undef LLMBATCH_FMA_ROW
+#undef LLMBATCH_FMA_STEP
+#undef LLMBATCH_STORE_ROW
 
 // ---- portable kernel (same order, separate multiply and add) -------------
 
-typedef float Lanes __attribute__((vector_size(32)));
-
-// Out-parameters, not return values: returning a 32-byte vector from a
-// function compiled without AVX changes the ABI (-Wpsabi).
-inline void load_lanes(const float* p, Lanes* v) { std::memcpy(v, p, sizeof *v); }
-
-inline void load_lanes(const uint16_t* p, Lanes* v) {
-  for (int i = 0; i < 8; ++i) (*v)[i] = bf16_to_f32(p[i]);
+template <typename T>
+float panel_weight(const T* panel, int64_t k, int64_t col) {
+  if constexpr (std::is_same_v<T, float>) {
+    return panel[k * kLinearPanel + col];
+  } else {
+    return bf16_to_f32(panel[((k & ~int64_t{1}) * kLinearPanel + col * 2) + (k & 1)]);
+  }
 }
 
-template <int R, typename T>
-void kernel_portable(const float* x, int64_t ldx, const T* panel, int64_t in, float* y, int64_t ldy, int64_t ncols) {
-  Lanes acc[R][2] = {};
-  for (int64_t k = 0; k < in; ++k) {
-    Lanes w0, w1;
-    load_lanes(panel + k * kLinearPanel, &w0);
-    load_lanes(panel + k * kLinearPanel + 8, &w1);
-    for (int r = 0; r < R; ++r) {
-      const float xv = x[r * ldx + k];
-      acc[r][0] += xv * w0;
-      acc[r][1] += xv * w1;
+template <typename T>
+void kernel_portable(const float* xp, int rows, const T* panel, int64_t in, TileOut out) {
+  for (int r = 0; r < rows; ++r) {
+    float acc[kLinearPanel] = {};
+    for (int64_t k = 0; k < in; ++k) {
+      const float xv = xp[k * rows + r];
+      for (int64_t c = 0; c < kLinearPanel; ++c) acc[c] += xv * panel_weight(panel, k, c);
     }
-  }
-  for (int r = 0; r < R; ++r) {
-    float out[kLinearPanel];
-    std::memcpy(out, &acc[r][0], 32);
-    std::memcpy(out + 8, &acc[r][1], 32);
-    std::memcpy(y + r * ldy, out, ncols * sizeof(float));
+    std::memcpy(out.y + r * out.ldy, acc, out.ncols * sizeof(float));
   }
 }
 
@@ -81,25 +146,29 @@ bool has_avx2_fma() {
   return yes;
 }
 
-// All rows of one panel, four at a time, then the 1-3 left over.
 template <typename T>
-void run_panel(const float* x, int64_t rows, int64_t in, const T* panel, float* y, int64_t ldy, int64_t ncols) {
-  const bool avx2 = has_avx2_fma();
-  int64_t r = 0;
-  for (; r + 4 <= rows; r += 4) {
-    avx2 ? kernel_avx2<4>(x + r * in, in, panel, in, y + r * ldy, ldy, ncols)
-         : kernel_portable<4>(x + r * in, in, panel, in, y + r * ldy, ldy, ncols);
+void run_tile(const float* xp, int rows, const T* panel, int64_t in, const T* prefetch, TileOut out) {
+  if (!has_avx2_fma()) return kernel_portable(xp, rows, panel, in, out);
+  switch (rows) {
+    case 6: return kernel_avx2<6>(xp, panel, in, prefetch, out);
+    case 5: return kernel_avx2<5>(xp, panel, in, prefetch, out);
+    case 4: return kernel_avx2<4>(xp, panel, in, prefetch, out);
+    case 3: return kernel_avx2<3>(xp, panel, in, prefetch, out);
+    case 2: return kernel_avx2<2>(xp, panel, in, prefetch, out);
+    case 1: return kernel_avx2<1>(xp, panel, in, prefetch, out);
   }
-  const int64_t left = rows - r;
-  const float* xr = x + r * in;
-  float* yr = y + r * ldy;
-  if (left == 3) avx2 ? kernel_avx2<3>(xr, in, panel, in, yr, ldy, ncols) : kernel_portable<3>(xr, in, panel, in, yr, ldy, ncols);
-  if (left == 2) avx2 ? kernel_avx2<2>(xr, in, panel, in, yr, ldy, ncols) : kernel_portable<2>(xr, in, panel, in, yr, ldy, ncols);
-  if (left == 1) avx2 ? kernel_avx2<1>(xr, in, panel, in, yr, ldy, ncols) : kernel_portable<1>(xr, in, panel, in, yr, ldy, ncols);
 }
 
-// Rows per block: a block of x stays in cache while every panel passes over it.
-constexpr int64_t kRowBlock = 64;
+// Rows per block: the block's packed activations (≤ 384 KiB) stay in the
+// L2 cache while every panel passes over them; at least 48 rows so that a
+// panel fetched from memory serves 8 tiles.
+int64_t rows_per_block(int64_t in) {
+  const int64_t fit = (384 * 1024) / (in * int64_t{sizeof(float)});
+  return std::clamp<int64_t>(fit / kTileRows * kTileRows, 48, 96);
+}
+
+// Reused packing buffer of the calling thread (forward runs per thread).
+thread_local std::vector<float> packed_rows;
 
 }  // namespace
 
@@ -109,7 +178,10 @@ Linear::Linear(const void* weight, DType weight_dtype, int64_t out_features, int
       storage_(storage_dtype) {
   LLMBATCH_CHECK(storage_ == DType::F32 || storage_ == DType::BF16, "Linear stores F32 or BF16");
   const size_t elem = dtype_size(storage_);
-  packed_.assign(panels_ * in_ * kLinearPanel * elem, 0);  // padding columns stay 0
+  // BF16 pairs k steps: [in/2][16][2], the odd last step paired with zeros.
+  const int64_t steps = storage_ == DType::BF16 ? (in_ + 1) / 2 * 2 : in_;
+  panel_elems_ = steps * kLinearPanel;
+  packed_.assign(panels_ * panel_elems_ * elem, 0);  // padding columns and steps stay 0
   std::vector<float> row(in_);
   std::vector<uint8_t> converted(in_ * elem);
   const size_t src_row_bytes = in_ * dtype_size(weight_dtype);
@@ -118,27 +190,50 @@ Linear::Linear(const void* weight, DType weight_dtype, int64_t out_features, int
     dtype_from_f32(storage_, row.data(), converted.data(), in_);
     const int64_t panel = o / kLinearPanel, col = o % kLinearPanel;
     for (int64_t k = 0; k < in_; ++k) {
-      std::memcpy(&packed_[((panel * in_ + k) * kLinearPanel + col) * elem], &converted[k * elem], elem);
+      const int64_t index = storage_ == DType::BF16 ? (k & ~int64_t{1}) * kLinearPanel + col * 2 + (k & 1)
+                                                    : k * kLinearPanel + col;
+      std::memcpy(&packed_[(panel * panel_elems_ + index) * elem], &converted[k * elem], elem);
+    }
+  }
+}
+
+template <typename T>
+void Linear::forward_packed(const float* x, int64_t rows, float* y) const {
+  const T* panels = reinterpret_cast<const T*>(packed_.data());
+  const int64_t block_rows = rows_per_block(in_);
+  packed_rows.resize(std::min(rows, block_rows) * in_);
+  float* xp = packed_rows.data();
+#pragma omp parallel
+  for (int64_t r0 = 0; r0 < rows; r0 += block_rows) {
+    const int64_t n = std::min(block_rows, rows - r0);
+    const int64_t tiles = (n + kTileRows - 1) / kTileRows;
+#pragma omp for schedule(static)
+    for (int64_t t = 0; t < tiles; ++t) {
+      const int tile_rows = static_cast<int>(std::min<int64_t>(kTileRows, n - t * kTileRows));
+      pack_rows(x + (r0 + t * kTileRows) * in_, in_, tile_rows, xp + t * kTileRows * in_);
+    }
+    // Contiguous panel ranges per thread: each streams its weights in order.
+#pragma omp for schedule(static)
+    for (int64_t p = 0; p < panels_; ++p) {
+      const T* panel = panels + p * panel_elems_;
+      const T* next = p + 1 < panels_ ? panel + panel_elems_ : panel;
+      const int64_t ncols = std::min(kLinearPanel, out_ - p * kLinearPanel);
+      for (int64_t t = 0; t < tiles; ++t) {
+        const int tile_rows = static_cast<int>(std::min<int64_t>(kTileRows, n - t * kTileRows));
+        const TileOut out{y + (r0 + t * kTileRows) * out_ + p * kLinearPanel, out_, ncols};
+        // The first tile brings the next panel in; the others find theirs cached.
+        run_tile(xp + t * kTileRows * in_, tile_rows, panel, in_, t == 0 ? next : panel, out);
+      }
     }
   }
 }
 
 void Linear::forward(const float* x, int64_t rows, float* y) const {
-  const int64_t blocks = (rows + kRowBlock - 1) / kRowBlock;
-  const size_t panel_bytes = in_ * kLinearPanel * dtype_size(storage_);
-#pragma omp parallel for collapse(2) schedule(static)
-  for (int64_t b = 0; b < blocks; ++b) {
-    for (int64_t p = 0; p < panels_; ++p) {
-      const int64_t r0 = b * kRowBlock, n = std::min(kRowBlock, rows - r0);
-      const int64_t ncols = std::min(kLinearPanel, out_ - p * kLinearPanel);
-      const uint8_t* panel = packed_.data() + p * panel_bytes;
-      float* yp = y + r0 * out_ + p * kLinearPanel;
-      if (storage_ == DType::F32) {
-        run_panel(x + r0 * in_, n, in_, reinterpret_cast<const float*>(panel), yp, out_, ncols);
-      } else {
-        run_panel(x + r0 * in_, n, in_, reinterpret_cast<const uint16_t*>(panel), yp, out_, ncols);
-      }
-    }
+  if (rows == 0) return;
+  if (storage_ == DType::F32) {
+    forward_packed<float>(x, rows, y);
+  } else {
+    forward_packed<uint16_t>(x, rows, y);
   }
 }
 

@@ -1,12 +1,15 @@
 // A linear layer y = x · Wᵀ on the CPU, batch-invariant by construction.
 //
 // W arrives as Hugging Face stores it, [out_features, in_features], and is
-// packed once into panels of kLinearPanel output features, k-major
-// ([panel][in][16]), in F32 or BF16 (BF16 halves the memory traffic; it is
-// widened to f32 in registers). Activations and accumulation are f32.
+// packed once into panels of kLinearPanel output features, k-major, in F32
+// ([panel][in][16]) or BF16 ([panel][in/2][16][2], k pairs interleaved;
+// BF16 halves the memory traffic and is widened to f32 in registers).
+// Activations and accumulation are f32. Rows run in blocks that stay in
+// L2, in register tiles of up to 6 rows × 16 columns; each thread takes a
+// contiguous range of panels.
 //
 // Every output element is one accumulator that walks k = 0 .. in-1 in
-// order, whichever kernel (4, 3, 2 or 1 rows at a time), tile, thread or
+// order, whichever kernel (6, 5, ... or 1 rows at a time), tile, thread or
 // batch computes it. So a row's bits depend only on that row and W — never
 // on how many rows run together or where the row sits (oneDNN does not give
 // that on AVX2: see onednn_linear.h). CPUs with AVX2+FMA use a fused
@@ -37,9 +40,13 @@ class Linear {
   void forward(const float* x, int64_t rows, float* y) const;
 
  private:
+  template <typename T>
+  void forward_packed(const float* x, int64_t rows, float* y) const;
+
   int64_t out_ = 0, in_ = 0, panels_ = 0;
+  int64_t panel_elems_ = 0;  // elements per panel, padding included
   DType storage_ = DType::F32;
-  std::vector<uint8_t> packed_;  // [panels][in][kLinearPanel] in storage_
+  std::vector<uint8_t> packed_;  // panels_ × panel_elems_ in storage_
 };
 
 // "avx2+fma" or "portable": the kernel this CPU runs.

@@ -2,6 +2,7 @@
 // bitwise batch invariance, which the engine's reproducibility rests on.
 #include "backend/cpu/linear.h"
 
+#include <bit>
 #include <cmath>
 #include <cstring>
 #include <string>
@@ -74,6 +75,37 @@ TEST(LinearInvarianceTest, RowBitsIndependentOfBatch) {
         linear.forward(batch.data(), m, y.data());
         ASSERT_EQ(0, std::memcmp(alone.data(), y.data() + at * out, out * sizeof(float)))
             << "M=" << m << " shape " << in << "x" << out << " " << dtype_name(storage);
+      }
+    }
+  }
+}
+
+// The contract behind the invariance: every output is one accumulator
+// updated in k order, by fma(x, w, acc) on the AVX2 kernel and by
+// acc + x * w (two roundings) on the portable one. Checked bit for bit
+// against that chain written out in scalar code, for every row-tile size
+// (1..6 rows, then more than one tile), odd and even in, and a partial panel.
+TEST(LinearTest, EveryOutputIsTheSequentialChainOverK) {
+  const bool fused = std::string(linear_kernel_name()) == "avx2+fma";
+  for (DType storage : {DType::BF16, DType::F32}) {
+    for (auto [in, out] : {std::pair<int64_t, int64_t>{97, 21}, {128, 48}, {1, 16}}) {
+      const auto w = to_bf16(random_floats(in * out, 0.1f, 8));
+      const Linear linear(w.data(), DType::BF16, out, in, storage);
+      for (int64_t rows : {1, 2, 3, 4, 5, 6, 7, 13}) {
+        const auto x = random_floats(rows * in, 1.0f, 9 + rows);
+        std::vector<float> y(rows * out);
+        linear.forward(x.data(), rows, y.data());
+        for (int64_t r = 0; r < rows; ++r) {
+          for (int64_t o = 0; o < out; ++o) {
+            float acc = 0.0f;
+            for (int64_t k = 0; k < in; ++k) {
+              const float xv = x[r * in + k], wv = bf16_to_f32(w[o * in + k]);
+              acc = fused ? std::fma(xv, wv, acc) : acc + xv * wv;
+            }
+            ASSERT_EQ(std::bit_cast<uint32_t>(acc), std::bit_cast<uint32_t>(y[r * out + o]))
+                << "row " << r << " of " << rows << ", col " << o << ", in " << in << " " << dtype_name(storage);
+          }
+        }
       }
     }
   }
