@@ -61,10 +61,13 @@ void rmsnorm_rows(const float* x, const float* weight, float* y, int64_t rows, i
   }
 }
 
-void add_bias(float* y, const std::vector<float>& bias, int64_t rows) {
-  if (bias.empty()) return;
-  const int64_t width = static_cast<int64_t>(bias.size());
-  for (int64_t r = 0; r < rows; ++r) vec_add(bias.data(), y + r * width, width);
+// x += y (+ bias), row by row in parallel: the residual connection.
+void residual_add(float* y, const std::vector<float>& bias, float* x, int64_t rows, int64_t width) {
+#pragma omp parallel for schedule(static)
+  for (int64_t r = 0; r < rows; ++r) {
+    if (!bias.empty()) vec_add(bias.data(), y + r * width, width);
+    vec_add(y + r * width, x + r * width, width);
+  }
 }
 
 // Adds the time since the last lap to one of the profile's buckets.
@@ -143,21 +146,13 @@ void CpuModel::embed(const StepBatch& batch, float* x) const {
   }
 }
 
-void CpuModel::write_kv(int64_t layer, const StepBatch& batch, const float* qkv) {
-  const int64_t q = config_.q_size(), kv = config_.kv_size(), width = q + 2 * kv;
-  const int64_t bs = options_.block_size;
+void CpuModel::store_kv(int64_t layer, int64_t slot, const float* qkv_row) {
+  const int64_t q = config_.q_size(), kv = config_.kv_size();
   const size_t elem = dtype_size(options_.kv_dtype);
   auto* k_cache = static_cast<uint8_t*>(kv_.k_data(layer));
   auto* v_cache = static_cast<uint8_t*>(kv_.v_data(layer));
-  for (const auto& seq : batch.sequences) {
-    for (int64_t i = 0; i < seq.num_tokens; ++i) {
-      const int64_t pos = seq.start_position + i;
-      const int64_t slot = static_cast<int64_t>(seq.block_table[pos / bs]) * bs + pos % bs;
-      const float* row = qkv + (seq.first_token + i) * width;
-      dtype_from_f32(options_.kv_dtype, row + q, k_cache + slot * kv * elem, kv);
-      dtype_from_f32(options_.kv_dtype, row + q + kv, v_cache + slot * kv * elem, kv);
-    }
-  }
+  dtype_from_f32(options_.kv_dtype, qkv_row + q, k_cache + slot * kv * elem, kv);
+  dtype_from_f32(options_.kv_dtype, qkv_row + q + kv, v_cache + slot * kv * elem, kv);
 }
 
 void CpuModel::attention_block(const Layer& layer, int64_t index, const StepBatch& batch,
@@ -170,23 +165,22 @@ void CpuModel::attention_block(const Layer& layer, int64_t index, const StepBatc
   watch.lap(profile_.other);
   layer.qkv.forward(h_.data(), tokens, qkv_.data());
   watch.lap(profile_.gemm);
-  add_bias(qkv_.data(), layer.qkv_bias, tokens);
-  for (const auto& seq : batch.sequences) {
-    for (int64_t i = 0; i < seq.num_tokens; ++i) {
-      float* row = qkv_.data() + (seq.first_token + i) * width;
-      rope_.apply(row, config_.num_attention_heads, seq.start_position + i);
-      rope_.apply(row + q, config_.num_key_value_heads, seq.start_position + i);
-      std::copy_n(row, q, q_.data() + (seq.first_token + i) * q);
-    }
+  // Per token: bias, RoPE at its position, q aside, k and v into its KV slot.
+#pragma omp parallel for schedule(static)
+  for (int64_t t = 0; t < tokens; ++t) {
+    float* row = qkv_.data() + t * width;
+    if (!layer.qkv_bias.empty()) vec_add(layer.qkv_bias.data(), row, width);
+    rope_.apply(row, config_.num_attention_heads, token_positions_[t]);
+    rope_.apply(row + q, config_.num_key_value_heads, token_positions_[t]);
+    std::copy_n(row, q, q_.data() + t * q);
+    store_kv(index, token_slots_[t], row);
   }
-  write_kv(index, batch, qkv_.data());
 
   paged_attention(attention_shape_, plan, q_.data(), kv_.k_data(index), kv_.v_data(index), attn_.data());
   watch.lap(profile_.attention);
   layer.o.forward(attn_.data(), tokens, proj_.data());
   watch.lap(profile_.gemm);
-  add_bias(proj_.data(), layer.o_bias, tokens);
-  vec_add(proj_.data(), x, tokens * hidden);
+  residual_add(proj_.data(), layer.o_bias, x, tokens, hidden);
   watch.lap(profile_.other);
 }
 
@@ -207,7 +201,7 @@ void CpuModel::mlp_block(const Layer& layer, int64_t tokens, float* x) {
   watch.lap(profile_.other);
   layer.down.forward(act_.data(), tokens, proj_.data());
   watch.lap(profile_.gemm);
-  vec_add(proj_.data(), x, tokens * hidden);
+  residual_add(proj_.data(), {}, x, tokens, hidden);
   watch.lap(profile_.other);
 }
 
@@ -253,7 +247,17 @@ void CpuModel::forward(const StepBatch& batch, LogitsSink& sink) {
   grow(act_, tokens * config_.intermediate_size);
 
   std::vector<AttentionSequence> plan;
-  for (const auto& s : batch.sequences) plan.push_back({s.first_token, s.num_tokens, s.start_position, s.block_table});
+  token_positions_.resize(tokens);
+  token_slots_.resize(tokens);
+  const int64_t bs = options_.block_size;
+  for (const auto& s : batch.sequences) {
+    plan.push_back({s.first_token, s.num_tokens, s.start_position, s.block_table});
+    for (int64_t i = 0; i < s.num_tokens; ++i) {
+      const int64_t pos = s.start_position + i;
+      token_positions_[s.first_token + i] = pos;
+      token_slots_[s.first_token + i] = static_cast<int64_t>(s.block_table[pos / bs]) * bs + pos % bs;
+    }
+  }
   ++profile_.steps;
   embed(batch, x.data());
   for (int64_t l = 0; l < config_.num_hidden_layers; ++l) {

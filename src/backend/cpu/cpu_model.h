@@ -54,7 +54,8 @@ class CpuModel : public Backend {
   void attention_block(const Layer& layer, int64_t index, const StepBatch& batch,
                        std::span<const AttentionSequence> plan, float* x);
   void mlp_block(const Layer& layer, int64_t tokens, float* x);
-  void write_kv(int64_t layer, const StepBatch& batch, const float* qkv);
+  // One token's k and v (from its fused qkv row) into KV slot `slot`.
+  void store_kv(int64_t layer, int64_t slot, const float* qkv_row);
   void emit_logits(const StepBatch& batch, const float* x, LogitsSink& sink);
 
   ModelConfig config_;
@@ -69,6 +70,8 @@ class CpuModel : public Backend {
   KvStorage kv_;
   // Step scratch, grown as needed: [T, width] each.
   std::vector<float> h_, qkv_, q_, attn_, proj_, gate_up_, act_;
+  // Per token of the step: its position and its KV slot.
+  std::vector<int64_t> token_positions_, token_slots_;
   CpuStepProfile profile_;
 };
 

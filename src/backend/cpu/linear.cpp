@@ -203,6 +203,7 @@ void Linear::forward_packed(const float* x, int64_t rows, float* y) const {
   const int64_t block_rows = rows_per_block(in_);
   packed_rows.resize(std::min(rows, block_rows) * in_);
   float* xp = packed_rows.data();
+  const int64_t panel_chunk = std::max<int64_t>(1, panels_ / (8 * omp_get_max_threads()));
 #pragma omp parallel
   for (int64_t r0 = 0; r0 < rows; r0 += block_rows) {
     const int64_t n = std::min(block_rows, rows - r0);
@@ -212,8 +213,10 @@ void Linear::forward_packed(const float* x, int64_t rows, float* y) const {
       const int tile_rows = static_cast<int>(std::min<int64_t>(kTileRows, n - t * kTileRows));
       pack_rows(x + (r0 + t * kTileRows) * in_, in_, tile_rows, xp + t * kTileRows * in_);
     }
-    // Contiguous panel ranges per thread: each streams its weights in order.
-#pragma omp for schedule(static)
+    // Runs of contiguous panels, so that each thread streams weights in
+    // order, handed out dynamically: a core slowed by another process gets
+    // fewer (which thread computes a panel never changes its bits).
+#pragma omp for schedule(dynamic, panel_chunk)
     for (int64_t p = 0; p < panels_; ++p) {
       const T* panel = panels + p * panel_elems_;
       const T* next = p + 1 < panels_ ? panel + panel_elems_ : panel;
