@@ -21,8 +21,9 @@ constexpr int kTileRows = 6;
 // Packed activations of one row tile: [in][rows] so that the broadcasts of a
 // k step read one contiguous run (a row-major x would make 6 strided streams).
 void pack_rows(const float* x, int64_t in, int rows, float* packed) {
-  for (int64_t k = 0; k < in; ++k) {
-    for (int r = 0; r < rows; ++r) packed[k * rows + r] = x[r * in + k];
+  for (int r = 0; r < rows; ++r) {
+    const float* row = x + r * in;
+    for (int64_t k = 0; k < in; ++k) packed[k * rows + r] = row[k];
   }
 }
 
@@ -82,10 +83,11 @@ __attribute__((target("avx2,fma"))) inline void load_step(const T* panel, int64_
     LLMBATCH_FMA_ROW(2) LLMBATCH_FMA_ROW(3)   \
     LLMBATCH_FMA_ROW(4) LLMBATCH_FMA_ROW(5)   \
   }
-#define LLMBATCH_STORE_ROW(r)                             \
-  if constexpr (R > r) {                                  \
-    _mm256_store_ps(tile + r * kLinearPanel, c##r##0);     \
-    _mm256_store_ps(tile + r * kLinearPanel + 8, c##r##1); \
+#define LLMBATCH_STORE_ROW(r)                        \
+  if constexpr (R > r) {                             \
+    float* row = full ? out.y + r * out.ldy : tile + r * kLinearPanel; \
+    _mm256_storeu_ps(row, c##r##0);                  \
+    _mm256_storeu_ps(row + 8, c##r##1);              \
   }
 
 // out[r][0..ncols) = xp row r · panel, for R ≤ 6 rows packed by pack_rows.
@@ -107,9 +109,12 @@ __attribute__((target("avx2,fma"))) void kernel_avx2(const float* xp, const T* p
     LLMBATCH_FMA_STEP(k + 1, true)
   }
   if (k < in) LLMBATCH_FMA_STEP(k, false)
+  // A full panel stores straight into y; the last, partial one via a tile.
+  const bool full = out.ncols == kLinearPanel;
   alignas(32) float tile[kTileRows * kLinearPanel];
   LLMBATCH_STORE_ROW(0) LLMBATCH_STORE_ROW(1) LLMBATCH_STORE_ROW(2)
   LLMBATCH_STORE_ROW(3) LLMBATCH_STORE_ROW(4) LLMBATCH_STORE_ROW(5)
+  if (full) return;
   for (int r = 0; r < R; ++r) std::memcpy(out.y + r * out.ldy, tile + r * kLinearPanel, out.ncols * sizeof(float));
 }
 
