@@ -7,6 +7,7 @@
 #include <cmath>
 #include <cstring>
 
+#include "backend/cpu/activation.h"
 #include "backend/cpu/attention.h"
 #include "backend/cpu/vec.h"
 #include "core/error.h"
@@ -191,13 +192,7 @@ void CpuModel::mlp_block(const Layer& layer, int64_t tokens, float* x) {
   watch.lap(profile_.other);
   layer.gate_up.forward(h_.data(), tokens, gate_up_.data());
   watch.lap(profile_.gemm);
-#pragma omp parallel for
-  for (int64_t t = 0; t < tokens; ++t) {
-    const float* g = gate_up_.data() + t * 2 * ffn;
-    const float* u = g + ffn;
-    float* a = act_.data() + t * ffn;
-    for (int64_t i = 0; i < ffn; ++i) a[i] = g[i] / (1.0f + std::exp(-g[i])) * u[i];
-  }
+  silu_mul_rows(gate_up_.data(), tokens, ffn, act_.data());
   watch.lap(profile_.other);
   layer.down.forward(act_.data(), tokens, proj_.data());
   watch.lap(profile_.gemm);

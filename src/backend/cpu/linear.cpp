@@ -8,6 +8,7 @@
 #include <type_traits>
 #include <vector>
 
+#include "backend/cpu/cpu_features.h"
 #include "core/error.h"
 
 namespace llmbatch {
@@ -146,14 +147,9 @@ void kernel_portable(const float* xp, int rows, const T* panel, int64_t in, Tile
   }
 }
 
-bool has_avx2_fma() {
-  static const bool yes = __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma");
-  return yes;
-}
-
 template <typename T>
 void run_tile(const float* xp, int rows, const T* panel, int64_t in, const T* prefetch, TileOut out) {
-  if (!has_avx2_fma()) return kernel_portable(xp, rows, panel, in, out);
+  if (!cpu_supports_avx2_fma()) return kernel_portable(xp, rows, panel, in, out);
   switch (rows) {
     case 6: return kernel_avx2<6>(xp, panel, in, prefetch, out);
     case 5: return kernel_avx2<5>(xp, panel, in, prefetch, out);
@@ -245,7 +241,7 @@ void Linear::forward(const float* x, int64_t rows, float* y) const {
   }
 }
 
-const char* linear_kernel_name() { return has_avx2_fma() ? "avx2+fma" : "portable"; }
+const char* linear_kernel_name() { return cpu_supports_avx2_fma() ? "avx2+fma" : "portable"; }
 
 void cpu_set_threads(int threads) { omp_set_num_threads(threads > 0 ? threads : omp_get_num_procs()); }
 

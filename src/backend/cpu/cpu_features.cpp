@@ -1,0 +1,10 @@
+#include "backend/cpu/cpu_features.h"
+
+namespace llmbatch {
+
+bool cpu_supports_avx2_fma() {
+  static const bool yes = __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma");
+  return yes;
+}
+
+}  // namespace llmbatch
