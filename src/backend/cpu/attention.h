@@ -19,6 +19,9 @@
 namespace llmbatch {
 
 constexpr int64_t kAttentionTile = 32;
+// A prefill chunk is cut into work items of this many query tokens, so
+// one long prompt still keeps every thread busy.
+constexpr int64_t kAttentionQueryBlock = 32;
 
 struct AttentionShape {
   int64_t num_heads = 0;
@@ -36,10 +39,24 @@ struct AttentionSequence {
   std::span<const BlockId> block_table;
 };
 
+// The implementations (attention_kernels.h). Each is batch-invariant; the
+// two round differently, so one machine must always use the same one:
+// attention_kernel picks by the CPU and the shape alone.
+enum class AttentionKernel { Portable, Avx2 };
+
+// Avx2 where the CPU has AVX2 and FMA, head_dim is a multiple of 16 and the
+// KV cache is bf16 or f32; else Portable.
+AttentionKernel attention_kernel(const AttentionShape& shape);
+const char* attention_kernel_name(AttentionKernel kernel);
+
 // q, out: [rows, num_heads * head_dim] f32. k_cache, v_cache: one layer's
 // [num_blocks, block_size, num_kv_heads, head_dim] arrays in kv_dtype, which
-// already hold this step's keys and values.
+// already hold this step's keys and values. Runs attention_kernel(shape).
 void paged_attention(const AttentionShape& shape, std::span<const AttentionSequence> sequences, const float* q,
                      const void* k_cache, const void* v_cache, float* out);
+// The same with a given kernel (tests compare them); throws InternalError
+// for Avx2 where attention_kernel(shape) would not pick it.
+void paged_attention(AttentionKernel kernel, const AttentionShape& shape, std::span<const AttentionSequence> sequences,
+                     const float* q, const void* k_cache, const void* v_cache, float* out);
 
 }  // namespace llmbatch

@@ -1,14 +1,21 @@
-// Paged attention against a naive float64 softmax attention over contiguous
-// K/V, with shuffled block tables, GQA and MQA, odd lengths and block sizes.
+// Paged attention, each kernel, against a naive float64 softmax attention
+// over contiguous K/V, with shuffled block tables, GQA and MQA, odd lengths
+// and block sizes; then bitwise batch invariance: a token's output bits are
+// the same alone, in any chunk, beside any other sequences, with any block
+// size.
 #include "backend/cpu/attention.h"
 
 #include <algorithm>
 #include <cmath>
+#include <cstring>
 #include <numeric>
 #include <random>
+#include <string>
 #include <vector>
 
 #include <gtest/gtest.h>
+
+#include "core/error.h"
 
 namespace llmbatch {
 namespace {
@@ -18,14 +25,33 @@ struct Problem {
   DType kv_dtype;
 };
 
-// Keys/values of one sequence at positions [0, len): [len, kv_heads, hd],
-// stored through a shuffled block table into a cache array.
+std::string problem_name(const Problem& p) {
+  return std::to_string(p.heads) + "h" + std::to_string(p.kv_heads) + "kv" + std::to_string(p.head_dim) + "d" +
+         std::to_string(p.block_size) + "bs" + std::string(dtype_name(p.kv_dtype));
+}
+
+AttentionShape shape_of(const Problem& p) { return {p.heads, p.kv_heads, p.head_dim, p.block_size, p.kv_dtype}; }
+
+// Runs the test for kernels the CPU and shape allow; Portable always runs.
+bool kernel_runs(AttentionKernel kernel, const Problem& p) {
+  return kernel == AttentionKernel::Portable || attention_kernel(shape_of(p)) == AttentionKernel::Avx2;
+}
+
+float round_to(DType t, float x) {
+  float y;
+  std::vector<uint8_t> bytes(dtype_size(t));
+  dtype_from_f32(t, &x, bytes.data(), 1);
+  dtype_to_f32(t, bytes.data(), &y, 1);
+  return y;
+}
+
+// One sequence's keys and values at positions [0, len), [len, kv_heads,
+// head_dim], contiguous and already rounded to the cache dtype, and the
+// block table that places them in a cache array.
 struct PagedSequence {
-  std::vector<float> k, v;  // contiguous, as the cache holds them (rounded for bf16)
+  std::vector<float> k, v;
   std::vector<BlockId> table;
 };
-
-float round_to(DType t, float x) { return t == DType::BF16 ? bf16_to_f32(f32_to_bf16(x)) : x; }
 
 void store(const Problem& p, const std::vector<float>& src, const std::vector<BlockId>& table, int64_t len,
            std::vector<uint8_t>& cache) {
@@ -37,9 +63,38 @@ void store(const Problem& p, const std::vector<float>& src, const std::vector<Bl
   }
 }
 
+// A cache of `num_blocks` blocks and a block allocator handing out shuffled ids.
+struct Cache {
+  std::vector<uint8_t> k, v;
+  std::vector<BlockId> free_blocks;
+
+  Cache(const Problem& p, int64_t num_blocks, std::mt19937& rng)
+      : k(num_blocks * p.block_size * p.kv_heads * p.head_dim * dtype_size(p.kv_dtype)), v(k.size()),
+        free_blocks(num_blocks) {
+    std::iota(free_blocks.begin(), free_blocks.end(), 0);
+    std::shuffle(free_blocks.begin(), free_blocks.end(), rng);
+  }
+
+  // A sequence of `len` random positions, stored.
+  PagedSequence add(const Problem& p, int64_t len, std::mt19937& rng) {
+    std::normal_distribution<float> dist(0.0f, 1.5f);
+    PagedSequence s;
+    for (int64_t b = 0; b < (len + p.block_size - 1) / p.block_size; ++b) {
+      s.table.push_back(free_blocks.back());
+      free_blocks.pop_back();
+    }
+    s.k.resize(len * p.kv_heads * p.head_dim);
+    s.v.resize(s.k.size());
+    for (auto& x : s.k) x = round_to(p.kv_dtype, dist(rng));
+    for (auto& x : s.v) x = round_to(p.kv_dtype, dist(rng));
+    store(p, s.k, s.table, len, k);
+    store(p, s.v, s.table, len, v);
+    return s;
+  }
+};
+
 // out[t] for query token t at position start + t, attending [0, start + t].
-std::vector<double> naive(const Problem& p, const std::vector<float>& q, const PagedSequence& s, int64_t start,
-                          int64_t n) {
+std::vector<double> naive(const Problem& p, const float* q, const PagedSequence& s, int64_t start, int64_t n) {
   const int64_t hd = p.head_dim, group = p.heads / p.kv_heads;
   std::vector<double> out(n * p.heads * hd, 0.0);
   for (int64_t t = 0; t < n; ++t) {
@@ -49,9 +104,7 @@ std::vector<double> naive(const Problem& p, const std::vector<float>& q, const P
       std::vector<double> scores(visible);
       for (int64_t j = 0; j < visible; ++j) {
         double dot = 0;
-        for (int64_t d = 0; d < hd; ++d) {
-          dot += double(q[(t * p.heads + h) * hd + d]) * s.k[(j * p.kv_heads + g) * hd + d];
-        }
+        for (int64_t d = 0; d < hd; ++d) dot += double(q[(t * p.heads + h) * hd + d]) * s.k[(j * p.kv_heads + g) * hd + d];
         scores[j] = dot / std::sqrt(double(hd));
       }
       const double mx = *std::max_element(scores.begin(), scores.end());
@@ -67,88 +120,211 @@ std::vector<double> naive(const Problem& p, const std::vector<float>& q, const P
   return out;
 }
 
-class AttentionTest : public ::testing::TestWithParam<Problem> {};
+std::vector<float> random_q(int64_t n, uint32_t seed) {
+  std::mt19937 rng(seed);
+  std::normal_distribution<float> dist(0.0f, 1.5f);
+  std::vector<float> q(n);
+  for (auto& x : q) x = dist(rng);
+  return q;
+}
+
+const Problem kProblems[] = {
+    {4, 2, 16, 16, DType::F32},   {4, 2, 16, 16, DType::BF16},
+    {6, 1, 32, 8, DType::BF16},   // MQA, group 6
+    {3, 3, 64, 1, DType::F32},    // MHA, block size 1
+    {8, 2, 24, 32, DType::BF16},  // head_dim not a multiple of 16: portable only
+    {9, 3, 64, 16, DType::BF16},  // SmolLM-135M: group 3
+    {8, 2, 64, 16, DType::F32},   // group 4
+    {4, 1, 128, 16, DType::BF16},  // MQA, head_dim 128
+    {4, 4, 128, 7, DType::F32},   // MHA, head_dim 128, odd block size
+    {6, 2, 80, 16, DType::BF16},  // head_dim 80 (16 but not 32 dims a step)
+    {4, 2, 48, 5, DType::F32},    // head_dim 48
+    {4, 2, 20, 16, DType::BF16},  // head_dim 20
+    {4, 2, 16, 16, DType::F16},   // f16 KV: portable only
+};
+
+struct KernelProblem {
+  AttentionKernel kernel;
+  Problem problem;
+};
+
+std::vector<KernelProblem> all_cases() {
+  std::vector<KernelProblem> cases;
+  for (const auto kernel : {AttentionKernel::Portable, AttentionKernel::Avx2}) {
+    for (const auto& p : kProblems) cases.push_back({kernel, p});
+  }
+  return cases;
+}
+
+std::string case_name(const ::testing::TestParamInfo<KernelProblem>& info) {
+  return std::string(info.param.kernel == AttentionKernel::Portable ? "portable" : "avx2") + "_" +
+         problem_name(info.param.problem);
+}
+
+class AttentionTest : public ::testing::TestWithParam<KernelProblem> {};
+
+// Sequences given as (start position, tokens in this call).
+using Layout = std::vector<std::pair<int64_t, int64_t>>;
 
 TEST_P(AttentionTest, MatchesNaiveSoftmaxAttention) {
-  const Problem p = GetParam();
+  const auto [kernel, p] = GetParam();
+  if (!kernel_runs(kernel, p)) GTEST_SKIP() << "avx2 kernel not available for this CPU or shape";
   std::mt19937 rng(42);
-  std::normal_distribution<float> dist(0.0f, 1.5f);
-  const int64_t row = p.kv_heads * p.head_dim, qrow = p.heads * p.head_dim;
-  const int64_t num_blocks = 256 / p.block_size + 64;
-  std::vector<uint8_t> k_cache(num_blocks * p.block_size * row * dtype_size(p.kv_dtype));
-  std::vector<uint8_t> v_cache(k_cache.size());
-  std::vector<BlockId> free_blocks(num_blocks);
-  std::iota(free_blocks.begin(), free_blocks.end(), 0);
-  std::shuffle(free_blocks.begin(), free_blocks.end(), rng);
-
-  // Three sequences in one call: a decode token at 97, a 37-token chunk
-  // starting at 20, a fresh 1-token prompt.
-  const std::vector<std::pair<int64_t, int64_t>> shapes = {{97, 1}, {20, 37}, {0, 1}};
-  std::vector<PagedSequence> seqs(shapes.size());
+  const int64_t qrow = p.heads * p.head_dim;
+  Cache cache(p, 512 / p.block_size + 64, rng);
+  // A decode token at 97, a 37-token chunk from 20, a 1-token prompt, and a
+  // 70-token prompt (three key tiles, three query blocks).
+  const Layout layout = {{97, 1}, {20, 37}, {0, 1}, {0, 70}};
+  std::vector<PagedSequence> seqs;
   std::vector<AttentionSequence> calls;
   int64_t rows = 0;
-  for (size_t i = 0; i < shapes.size(); ++i) {
-    const auto [start, n] = shapes[i];
-    const int64_t len = start + n;
-    auto& s = seqs[i];
-    for (int64_t b = 0; b < (len + p.block_size - 1) / p.block_size; ++b) {
-      s.table.push_back(free_blocks.back());
-      free_blocks.pop_back();
-    }
-    s.k.resize(len * row);
-    s.v.resize(len * row);
-    for (auto& x : s.k) x = round_to(p.kv_dtype, dist(rng));
-    for (auto& x : s.v) x = round_to(p.kv_dtype, dist(rng));
-    store(p, s.k, s.table, len, k_cache);
-    store(p, s.v, s.table, len, v_cache);
-    calls.push_back({rows, n, start, s.table});
-    rows += n;
+  for (const auto& [start, n] : layout) seqs.push_back(cache.add(p, start + n, rng));
+  for (size_t i = 0; i < layout.size(); ++i) {
+    calls.push_back({rows, layout[i].second, layout[i].first, seqs[i].table});
+    rows += layout[i].second;
   }
-  std::vector<float> q(rows * qrow), out(rows * qrow);
-  for (auto& x : q) x = dist(rng);
-  paged_attention({p.heads, p.kv_heads, p.head_dim, p.block_size, p.kv_dtype}, calls, q.data(), k_cache.data(),
-                  v_cache.data(), out.data());
-  for (size_t i = 0; i < shapes.size(); ++i) {
-    const auto [start, n] = shapes[i];
-    const std::vector<float> q_seq(q.begin() + calls[i].first_row * qrow, q.begin() + (calls[i].first_row + n) * qrow);
-    const auto ref = naive(p, q_seq, seqs[i], start, n);
+  const std::vector<float> q = random_q(rows * qrow, 5);
+  std::vector<float> out(rows * qrow);
+  paged_attention(kernel, shape_of(p), calls, q.data(), cache.k.data(), cache.v.data(), out.data());
+  for (size_t i = 0; i < layout.size(); ++i) {
+    const auto [start, n] = layout[i];
+    const auto ref = naive(p, q.data() + calls[i].first_row * qrow, seqs[i], start, n);
     for (int64_t e = 0; e < n * qrow; ++e) {
       ASSERT_NEAR(out[calls[i].first_row * qrow + e], ref[e], 2e-5) << "seq " << i << " element " << e;
     }
   }
 }
 
-INSTANTIATE_TEST_SUITE_P(Shapes, AttentionTest,
-                         ::testing::Values(Problem{4, 2, 16, 16, DType::F32}, Problem{4, 2, 16, 16, DType::BF16},
-                                           Problem{6, 1, 32, 8, DType::BF16},   // MQA
-                                           Problem{3, 3, 64, 1, DType::F32},    // MHA, block size 1
-                                           Problem{8, 2, 24, 32, DType::BF16}));
+// Scores of several hundred (q and k of norm ~ 40): the softmax is nearly
+// one-hot and the running max jumps between tiles, so a rescaling bug or an
+// exp that under- or overflows shows.
+TEST_P(AttentionTest, PeakedSoftmaxStaysAccurate) {
+  auto [kernel, p] = GetParam();
+  if (!kernel_runs(kernel, p)) GTEST_SKIP() << "avx2 kernel not available for this CPU or shape";
+  std::mt19937 rng(3);
+  const int64_t len = 150, qrow = p.heads * p.head_dim;
+  Cache cache(p, len / p.block_size + 2, rng);
+  PagedSequence s = cache.add(p, len, rng);
+  const float boost = 10.0f;
+  for (auto& x : s.k) x = round_to(p.kv_dtype, x * boost);
+  store(p, s.k, s.table, len, cache.k);
+  std::vector<float> q = random_q(4 * qrow, 9);
+  for (auto& x : q) x *= boost / std::sqrt(float(p.head_dim)) * 4;
+  const AttentionSequence call{0, 4, len - 4, s.table};
+  std::vector<float> out(4 * qrow);
+  paged_attention(kernel, shape_of(p), {&call, 1}, q.data(), cache.k.data(), cache.v.data(), out.data());
+  const auto ref = naive(p, q.data(), s, len - 4, 4);
+  for (int64_t e = 0; e < 4 * qrow; ++e) ASSERT_NEAR(out[e], ref[e], 1e-4) << "element " << e;
+}
 
-// A query's output bits depend only on its position and the cache, not on
-// the other queries of the call.
-TEST(AttentionInvarianceTest, QueryAloneEqualsQueryInAChunk) {
-  const Problem p{4, 2, 16, 16, DType::BF16};
-  std::mt19937 rng(7);
-  std::normal_distribution<float> dist;
-  const int64_t len = 80, row = p.kv_heads * p.head_dim, qrow = p.heads * p.head_dim;
-  std::vector<BlockId> table = {3, 0, 4, 1, 2};
-  std::vector<float> k(len * row), v(len * row), q(len * qrow);
-  for (auto* vec : {&k, &v, &q}) {
-    for (auto& x : *vec) x = dist(rng);
+// Bitwise invariance: the output of the `len` tokens of one sequence
+//   computed each alone (a decode step at its position) is the reference;
+//   then the whole prompt in one call, chunked into calls of 1, 7, 16 and
+//   64 tokens, each chunk beside two other sequences, and the same keys
+//   and values stored with block sizes 1 and 32 must all give those bits.
+TEST_P(AttentionTest, OutputBitsDependOnlyOnTheToken) {
+  const auto [kernel, p] = GetParam();
+  if (!kernel_runs(kernel, p)) GTEST_SKIP() << "avx2 kernel not available for this CPU or shape";
+  std::mt19937 rng(11);
+  const int64_t len = 100, qrow = p.heads * p.head_dim;
+  Cache cache(p, 2 * len + 16, rng);
+  const PagedSequence s = cache.add(p, len, rng);
+  const PagedSequence other1 = cache.add(p, 45, rng), other2 = cache.add(p, 3, rng);
+  const std::vector<float> q = random_q(len * qrow, 13);
+  const std::vector<float> noise = random_q(60 * qrow, 17);
+
+  std::vector<float> alone(len * qrow);
+  for (int64_t pos = 0; pos < len; ++pos) {
+    const AttentionSequence single{0, 1, pos, s.table};
+    paged_attention(kernel, shape_of(p), {&single, 1}, q.data() + pos * qrow, cache.k.data(), cache.v.data(),
+                    alone.data() + pos * qrow);
   }
-  std::vector<uint8_t> k_cache(5 * 16 * row * 2), v_cache(k_cache.size());
-  store(p, k, table, len, k_cache);
-  store(p, v, table, len, v_cache);
-  const AttentionShape shape{p.heads, p.kv_heads, p.head_dim, p.block_size, p.kv_dtype};
-  std::vector<float> all(len * qrow);
-  const AttentionSequence whole{0, len, 0, table};
-  paged_attention(shape, {&whole, 1}, q.data(), k_cache.data(), v_cache.data(), all.data());
-  for (int64_t pos : {0, 31, 32, 33, 79}) {
-    std::vector<float> one(qrow);
-    const AttentionSequence single{0, 1, pos, table};
-    paged_attention(shape, {&single, 1}, q.data() + pos * qrow, k_cache.data(), v_cache.data(), one.data());
-    EXPECT_TRUE(std::equal(one.begin(), one.end(), all.begin() + pos * qrow)) << "position " << pos;
+  auto expect_same = [&](const float* got, int64_t first, int64_t n, const std::string& what) {
+    for (int64_t t = 0; t < n; ++t) {
+      EXPECT_EQ(std::memcmp(got + t * qrow, alone.data() + (first + t) * qrow, qrow * sizeof(float)), 0)
+          << what << ", position " << first + t;
+    }
+  };
+
+  std::vector<float> out(len * qrow);
+  const AttentionSequence whole{0, len, 0, s.table};
+  paged_attention(kernel, shape_of(p), {&whole, 1}, q.data(), cache.k.data(), cache.v.data(), out.data());
+  expect_same(out.data(), 0, len, "whole prompt");
+
+  for (int64_t chunk : {1, 7, 16, 64}) {
+    for (int64_t begin = 0; begin < len; begin += chunk) {
+      const int64_t n = std::min(chunk, len - begin);
+      // Rows: 2 tokens of other1 (a chunk ending at 45), this chunk, other2's decode token.
+      std::vector<float> batch_q(noise.begin(), noise.begin() + 3 * qrow);
+      batch_q.insert(batch_q.begin() + 2 * qrow, q.begin() + begin * qrow, q.begin() + (begin + n) * qrow);
+      const std::vector<AttentionSequence> calls = {
+          {0, 2, 43, other1.table}, {2, n, begin, s.table}, {2 + n, 1, 2, other2.table}};
+      std::vector<float> batch_out(batch_q.size());
+      paged_attention(kernel, shape_of(p), calls, batch_q.data(), cache.k.data(), cache.v.data(), batch_out.data());
+      expect_same(batch_out.data() + 2 * qrow, begin, n, "chunk " + std::to_string(chunk));
+    }
   }
+
+  for (int64_t block_size : {int64_t{1}, int64_t{32}}) {
+    Problem q_problem = p;
+    q_problem.block_size = block_size;
+    std::mt19937 other_rng(19);
+    Cache other_cache(q_problem, len / block_size + 4, other_rng);
+    PagedSequence moved;
+    for (int64_t b = 0; b < (len + block_size - 1) / block_size; ++b) {
+      moved.table.push_back(other_cache.free_blocks.back());
+      other_cache.free_blocks.pop_back();
+    }
+    store(q_problem, s.k, moved.table, len, other_cache.k);
+    store(q_problem, s.v, moved.table, len, other_cache.v);
+    const AttentionSequence call{0, len, 0, moved.table};
+    paged_attention(kernel, shape_of(q_problem), {&call, 1}, q.data(), other_cache.k.data(), other_cache.v.data(),
+                    out.data());
+    expect_same(out.data(), 0, len, "block size " + std::to_string(block_size));
+  }
+}
+
+INSTANTIATE_TEST_SUITE_P(Kernels, AttentionTest, ::testing::ValuesIn(all_cases()), case_name);
+
+// Both kernels agree to float rounding: the choice between them changes
+// bits, never results.
+TEST(AttentionKernelTest, KernelsAgree) {
+  const Problem p{9, 3, 64, 16, DType::BF16};
+  if (!kernel_runs(AttentionKernel::Avx2, p)) GTEST_SKIP() << "no AVX2 + FMA";
+  std::mt19937 rng(23);
+  const int64_t len = 90, qrow = p.heads * p.head_dim;
+  Cache cache(p, len / p.block_size + 2, rng);
+  const PagedSequence s = cache.add(p, len, rng);
+  const std::vector<float> q = random_q(len * qrow, 29);
+  std::vector<float> portable(len * qrow), avx2(len * qrow);
+  const AttentionSequence call{0, len, 0, s.table};
+  paged_attention(AttentionKernel::Portable, shape_of(p), {&call, 1}, q.data(), cache.k.data(), cache.v.data(),
+                  portable.data());
+  paged_attention(AttentionKernel::Avx2, shape_of(p), {&call, 1}, q.data(), cache.k.data(), cache.v.data(),
+                  avx2.data());
+  for (int64_t e = 0; e < len * qrow; ++e) ASSERT_NEAR(avx2[e], portable[e], 1e-5) << e;
+}
+
+TEST(AttentionKernelTest, PicksAvx2WhereTheCpuAndShapeAllow) {
+  const bool cpu = __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma");
+  const auto avx2_if_cpu = cpu ? AttentionKernel::Avx2 : AttentionKernel::Portable;
+  EXPECT_EQ(attention_kernel({9, 3, 64, 16, DType::BF16}), avx2_if_cpu);
+  EXPECT_EQ(attention_kernel({32, 8, 128, 16, DType::F32}), avx2_if_cpu);
+  EXPECT_EQ(attention_kernel({6, 2, 80, 1, DType::BF16}), avx2_if_cpu);
+  EXPECT_EQ(attention_kernel({8, 2, 24, 16, DType::BF16}), AttentionKernel::Portable);
+  EXPECT_EQ(attention_kernel({4, 2, 64, 16, DType::F16}), AttentionKernel::Portable);
+  EXPECT_STREQ(attention_kernel_name(AttentionKernel::Portable), "portable");
+  EXPECT_STREQ(attention_kernel_name(AttentionKernel::Avx2), "avx2+fma");
+}
+
+TEST(AttentionKernelTest, Avx2OnAnUnsupportedShapeIsAnInternalError) {
+  const AttentionShape shape{4, 2, 24, 16, DType::BF16};
+  std::vector<float> q(4 * 24), out(q.size());
+  std::vector<uint16_t> cache(16 * 2 * 24);
+  const std::vector<BlockId> table = {0};
+  const AttentionSequence call{0, 1, 0, table};
+  EXPECT_THROW(paged_attention(AttentionKernel::Avx2, shape, {&call, 1}, q.data(), cache.data(), cache.data(), out.data()),
+               InternalError);
 }
 
 }  // namespace
