@@ -54,8 +54,8 @@ int64_t KvCache::blocks_to_take(const PrefixHit& hit, int64_t num_tokens) const 
   return total - static_cast<int64_t>(hit.blocks.size()) + revived;
 }
 
-bool KvCache::can_add_sequence(const PrefixHit& hit, int64_t num_tokens) const {
-  return blocks_to_take(hit, num_tokens) + config_.watermark_blocks <= num_available_blocks();
+bool KvCache::can_add_sequence(const PrefixHit& hit, int64_t num_tokens, int64_t reserve_blocks) const {
+  return blocks_to_take(hit, num_tokens) + config_.watermark_blocks + reserve_blocks <= num_available_blocks();
 }
 
 bool KvCache::add_sequence(SeqId seq, std::span<const TokenId> tokens, const PrefixHit& hit) {

@@ -65,8 +65,9 @@ class KvCache {
   PrefixHit match_prefix(std::span<const TokenId> prompt) const;
 
   // Whether add_sequence(seq, tokens, hit) with tokens.size() == num_tokens
-  // would succeed while leaving config().watermark_blocks available.
-  bool can_add_sequence(const PrefixHit& hit, int64_t num_tokens) const;
+  // would succeed while leaving config().watermark_blocks + reserve_blocks
+  // available.
+  bool can_add_sequence(const PrefixHit& hit, int64_t num_tokens, int64_t reserve_blocks = 0) const;
 
   // Starts table `seq` (new) holding `tokens`: the hit's blocks, then new
   // blocks for tokens[hit.num_tokens:]. `hit` comes from match_prefix on a

