@@ -8,6 +8,10 @@ request's own output length counts as generated tokens (not the padding or
 the steps a short request rides along).
 
     hf_generate.py MODEL_DIR --num-prompts N --batch-size B [--threads 2] [--seed 0]
+                   [--dtype bfloat16|float32]
+
+--dtype float32 runs the bf16 checkpoint widened to f32: on CPUs without
+AVX512-BF16, torch's f32 GEMMs are its fast path (bf16 ones are emulated).
 
 Prints one JSON line. Needs torch, transformers, numpy (a throwaway venv).
 """
@@ -59,9 +63,10 @@ def main():
     p.add_argument("--batch-size", type=int, default=16)
     p.add_argument("--threads", type=int, default=2)
     p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--dtype", choices=["bfloat16", "float32"], default="bfloat16")
     a = p.parse_args()
     torch.set_num_threads(a.threads)
-    model = AutoModelForCausalLM.from_pretrained(a.model, torch_dtype=torch.bfloat16).eval()
+    model = AutoModelForCausalLM.from_pretrained(a.model, torch_dtype=getattr(torch, a.dtype)).eval()
     vocab = model.config.vocab_size
     rng = np.random.default_rng(a.seed)
     lengths = sharegpt_lengths(a.num_prompts, a.seed)
@@ -91,7 +96,7 @@ def main():
                       "prompt_tokens": prompt_tokens, "generated_tokens": generated, "steps": steps,
                       "generated_tokens_per_second": generated / wall,
                       "total_tokens_per_second": (prompt_tokens + generated) / wall,
-                      "torch": torch.__version__}))
+                      "dtype": a.dtype, "torch": torch.__version__}))
 
 
 if __name__ == "__main__":

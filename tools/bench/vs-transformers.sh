@@ -3,7 +3,8 @@
 # same sharegpt-like workload (same lengths; tools/bench/hf_generate.py) and
 # the same random smollm135m model in bf16, 2 threads.
 #   tools/bench/vs-transformers.sh
-# Env: NUM_PROMPTS (64), BATCH_SIZES ("16 64"), THREADS (2), VENV
+# Env: NUM_PROMPTS (64), BATCH_SIZES ("16 64"), HF_DTYPE (bfloat16; float32
+# is torch's fast path on CPUs without AVX512-BF16), THREADS (2), VENV
 # (/tmp/venv-hf: torch, transformers, safetensors, numpy from PyPI, made
 # here if missing), BUILD_DIR (build-bench2). Figures: docs/PERFORMANCE.md.
 set -euo pipefail
@@ -31,7 +32,7 @@ for bs in ${BATCH_SIZES:-16 64}; do
   echo "== transformers generate(), $n prompts, static batches of $bs"
   load "hf $bs"
   "$venv/bin/python" "$repo/tools/bench/hf_generate.py" "$work/model" --num-prompts "$n" --batch-size "$bs" \
-    --threads "$threads" | tee -a "$work/hf.jsonl"
+    --threads "$threads" --dtype "${HF_DTYPE:-bfloat16}" | tee -a "$work/hf.jsonl"
 done
 
 echo "== llmbatch bench, same workload (continuous, max 64 sequences; static baseline beside it)"
@@ -44,7 +45,7 @@ import json, sys
 hf = [json.loads(l) for l in open(sys.argv[1])]
 ours = {r["policy"]: r for r in json.load(open(sys.argv[2]))["runs"]}
 for r in hf:
-    print(f"transformers batch {r['batch_size']:>3}: gen {r['generated_tokens_per_second']:7.1f} tok/s"
+    print(f"transformers {r.get('dtype', 'bfloat16')} batch {r['batch_size']:>3}: gen {r['generated_tokens_per_second']:7.1f} tok/s"
           f"  ({r['generated_tokens']} generated in {r['wall_seconds']:.1f} s, torch {r['torch']})")
 for policy, r in ours.items():
     print(f"llmbatch {policy:<10}: gen {r['generated_tokens_per_second']:7.1f} tok/s"
