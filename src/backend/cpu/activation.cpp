@@ -4,6 +4,7 @@
 #include <cmath>
 
 #include "backend/cpu/cpu_features.h"
+#include "backend/cpu/linear.h"
 #include "backend/cpu/simd_exp.h"
 
 namespace llmbatch {
@@ -35,7 +36,7 @@ void silu_mul_row_portable(const float* g, const float* u, int64_t n, float* out
 
 void silu_mul_rows(const float* gate_up, int64_t tokens, int64_t ffn, float* out) {
   const bool avx2 = cpu_supports_avx2_fma();
-#pragma omp parallel for schedule(static)
+#pragma omp parallel for schedule(static) if (tokens >= kMinRowsForThreads)
   for (int64_t t = 0; t < tokens; ++t) {
     const float* g = gate_up + t * 2 * ffn;
     avx2 ? silu_mul_row_avx2(g, g + ffn, ffn, out + t * ffn) : silu_mul_row_portable(g, g + ffn, ffn, out + t * ffn);

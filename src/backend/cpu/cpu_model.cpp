@@ -56,7 +56,7 @@ Linear stacked_linear(const WeightSet& weights, const std::vector<std::string>& 
 }
 
 void rmsnorm_rows(const float* x, const float* weight, float* y, int64_t rows, int64_t hidden, float eps) {
-#pragma omp parallel for
+#pragma omp parallel for if (rows >= kMinRowsForThreads)
   for (int64_t r = 0; r < rows; ++r) {
     kernels::rmsnorm_row_host(x + r * hidden, weight, y + r * hidden, static_cast<int>(hidden), eps);
   }
@@ -64,7 +64,7 @@ void rmsnorm_rows(const float* x, const float* weight, float* y, int64_t rows, i
 
 // x += y (+ bias), row by row in parallel: the residual connection.
 void residual_add(float* y, const std::vector<float>& bias, float* x, int64_t rows, int64_t width) {
-#pragma omp parallel for schedule(static)
+#pragma omp parallel for schedule(static) if (rows >= kMinRowsForThreads)
   for (int64_t r = 0; r < rows; ++r) {
     if (!bias.empty()) vec_add(bias.data(), y + r * width, width);
     vec_add(y + r * width, x + r * width, width);
@@ -167,7 +167,7 @@ void CpuModel::attention_block(const Layer& layer, int64_t index, const StepBatc
   layer.qkv.forward(h_.data(), tokens, qkv_.data());
   watch.lap(profile_.gemm);
   // Per token: bias, RoPE at its position, q aside, k and v into its KV slot.
-#pragma omp parallel for schedule(static)
+#pragma omp parallel for schedule(static) if (tokens >= kMinRowsForThreads)
   for (int64_t t = 0; t < tokens; ++t) {
     float* row = qkv_.data() + t * width;
     if (!layer.qkv_bias.empty()) vec_add(layer.qkv_bias.data(), row, width);

@@ -204,19 +204,28 @@ void Linear::forward_packed(const float* x, int64_t rows, float* y) const {
   const int64_t block_rows = rows_per_block(in_);
   packed_rows.resize(std::min(rows, block_rows) * in_);
   float* xp = packed_rows.data();
-  const int64_t panel_chunk = std::max<int64_t>(1, panels_ / (8 * omp_get_max_threads()));
+  // Few rows: the GEMM streams weights and each thread best takes one
+  // contiguous run. More rows: runs of 1/8 per thread, handed out
+  // dynamically, so that a core slowed by another process gets fewer.
+  const int64_t panel_chunk =
+      std::max<int64_t>(1, rows <= kTileRows ? (panels_ + omp_get_max_threads() - 1) / omp_get_max_threads()
+                                             : panels_ / (8 * omp_get_max_threads()));
+  // One tile (a few decode rows) is packed here: a shared loop would cost
+  // a barrier worth more than the copy.
+  const bool pack_alone = rows <= kTileRows;
+  if (pack_alone) pack_rows(x, in_, static_cast<int>(rows), xp);
 #pragma omp parallel
   for (int64_t r0 = 0; r0 < rows; r0 += block_rows) {
     const int64_t n = std::min(block_rows, rows - r0);
     const int64_t tiles = (n + kTileRows - 1) / kTileRows;
+    if (!pack_alone) {
 #pragma omp for schedule(static)
-    for (int64_t t = 0; t < tiles; ++t) {
-      const int tile_rows = static_cast<int>(std::min<int64_t>(kTileRows, n - t * kTileRows));
-      pack_rows(x + (r0 + t * kTileRows) * in_, in_, tile_rows, xp + t * kTileRows * in_);
+      for (int64_t t = 0; t < tiles; ++t) {
+        const int tile_rows = static_cast<int>(std::min<int64_t>(kTileRows, n - t * kTileRows));
+        pack_rows(x + (r0 + t * kTileRows) * in_, in_, tile_rows, xp + t * kTileRows * in_);
+      }
     }
-    // Runs of contiguous panels, so that each thread streams weights in
-    // order, handed out dynamically: a core slowed by another process gets
-    // fewer (which thread computes a panel never changes its bits).
+    // Which thread computes a panel never changes its bits.
 #pragma omp for schedule(dynamic, panel_chunk)
     for (int64_t p = 0; p < panels_; ++p) {
       const T* panel = panels + p * panel_elems_;

@@ -52,6 +52,11 @@ class Linear {
 // "avx2+fma" or "portable": the kernel this CPU runs.
 const char* linear_kernel_name();
 
+// Row-parallel CPU ops run fewer rows than this on the calling thread: a
+// decode step of one sequence would otherwise pay a team fork and barrier
+// (several microseconds on a VM) for each of ~300 tiny loops.
+constexpr int64_t kMinRowsForThreads = 8;
+
 // Threads for the CPU ops (OpenMP, also used by oneDNN); 0 = all cores.
 void cpu_set_threads(int threads);
 int cpu_threads();
