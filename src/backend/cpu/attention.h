@@ -18,7 +18,9 @@
 
 namespace llmbatch {
 
-constexpr int64_t kAttentionTile = 32;
+// 64: the per-tile softmax bookkeeping (max, rescale, sums) is spread over
+// enough keys to cost little.
+constexpr int64_t kAttentionTile = 64;
 // A prefill chunk is cut into work items of this many query tokens, so
 // one long prompt still keeps every thread busy.
 constexpr int64_t kAttentionQueryBlock = 32;
