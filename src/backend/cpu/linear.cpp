@@ -35,6 +35,12 @@ struct TileOut {
   int64_t ncols;
 };
 
+// Cache lines to request while a tile computes.
+struct Prefetch {
+  const char* bytes;
+  int64_t lines;
+};
+
 // ---- AVX2 + FMA kernel ---------------------------------------------------
 //
 // Panels are read a pair of k steps at a time. A BF16 panel stores each pair
@@ -93,19 +99,17 @@ __attribute__((target("avx2,fma"))) inline void load_step(const T* panel, int64_
 
 // out[r][0..ncols) = xp row r · panel, for R ≤ 6 rows packed by pack_rows.
 // Every output is one accumulator updated by fma(x[k], w[k], acc) for
-// k = 0 .. in-1 in order: the same operations whatever R is. `prefetch` is
-// the next panel, pulled into cache a line per k pair while this one works.
+// k = 0 .. in-1 in order: the same operations whatever R is. Meanwhile
+// `prefetch.lines` cache lines from `prefetch.bytes` (a share of the next
+// panel) are requested, one per k pair.
 template <int R, typename T>
-__attribute__((target("avx2,fma"))) void kernel_avx2(const float* xp, const T* panel, int64_t in, const T* prefetch,
+__attribute__((target("avx2,fma"))) void kernel_avx2(const float* xp, const T* panel, int64_t in, Prefetch prefetch,
                                                      TileOut out) {
   LLMBATCH_ACC_ROW(0) LLMBATCH_ACC_ROW(1) LLMBATCH_ACC_ROW(2)
   LLMBATCH_ACC_ROW(3) LLMBATCH_ACC_ROW(4) LLMBATCH_ACC_ROW(5)
-  constexpr int64_t kPairBytes = 2 * kLinearPanel * sizeof(T);
   int64_t k = 0;
   for (; k + 2 <= in; k += 2) {
-    for (int64_t line = 0; line < kPairBytes; line += 64) {
-      _mm_prefetch(reinterpret_cast<const char*>(prefetch + k * kLinearPanel) + line, _MM_HINT_T0);
-    }
+    if (k / 2 < prefetch.lines) _mm_prefetch(prefetch.bytes + k / 2 * 64, _MM_HINT_T0);
     LLMBATCH_FMA_STEP(k, false)
     LLMBATCH_FMA_STEP(k + 1, true)
   }
@@ -148,7 +152,7 @@ void kernel_portable(const float* xp, int rows, const T* panel, int64_t in, Tile
 }
 
 template <typename T>
-void run_tile(const float* xp, int rows, const T* panel, int64_t in, const T* prefetch, TileOut out) {
+void run_tile(const float* xp, int rows, const T* panel, int64_t in, Prefetch prefetch, TileOut out) {
   if (!cpu_supports_avx2_fma()) return kernel_portable(xp, rows, panel, in, out);
   switch (rows) {
     case 6: return kernel_avx2<6>(xp, panel, in, prefetch, out);
@@ -213,6 +217,7 @@ void Linear::forward_packed(const float* x, int64_t rows, float* y) const {
   // One tile (a few decode rows) is packed here: a shared loop would cost
   // a barrier worth more than the copy.
   const bool pack_alone = rows <= kTileRows;
+  const int64_t panel_lines = panel_elems_ * int64_t{sizeof(T)} / 64;
   if (pack_alone) pack_rows(x, in_, static_cast<int>(rows), xp);
 #pragma omp parallel
   for (int64_t r0 = 0; r0 < rows; r0 += block_rows) {
@@ -229,13 +234,16 @@ void Linear::forward_packed(const float* x, int64_t rows, float* y) const {
 #pragma omp for schedule(dynamic, panel_chunk)
     for (int64_t p = 0; p < panels_; ++p) {
       const T* panel = panels + p * panel_elems_;
-      const T* next = p + 1 < panels_ ? panel + panel_elems_ : panel;
       const int64_t ncols = std::min(kLinearPanel, out_ - p * kLinearPanel);
       for (int64_t t = 0; t < tiles; ++t) {
+        // Each tile requests its share of the next panel, so that fetching
+        // it from memory overlaps all of this panel's work.
+        const int64_t first = panel_lines * t / tiles, last = panel_lines * (t + 1) / tiles;
+        const Prefetch prefetch{reinterpret_cast<const char*>(panel + panel_elems_) + first * 64,
+                                p + 1 < panels_ ? last - first : 0};
         const int tile_rows = static_cast<int>(std::min<int64_t>(kTileRows, n - t * kTileRows));
         const TileOut out{y + (r0 + t * kTileRows) * out_ + p * kLinearPanel, out_, ncols};
-        // The first tile brings the next panel in; the others find theirs cached.
-        run_tile(xp + t * kTileRows * in_, tile_rows, panel, in_, t == 0 ? next : panel, out);
+        run_tile(xp + t * kTileRows * in_, tile_rows, panel, in_, prefetch, out);
       }
     }
   }
