@@ -103,8 +103,8 @@ __attribute__((target("avx2,fma"))) inline void load_step(const T* panel, int64_
 // `prefetch.lines` cache lines from `prefetch.bytes` (a share of the next
 // panel) are requested, one per k pair.
 template <int R, typename T>
-__attribute__((target("avx2,fma"))) void kernel_avx2(const float* xp, const T* panel, int64_t in, Prefetch prefetch,
-                                                     TileOut out) {
+__attribute__((target("avx2,fma"))) void kernel_avx2(const float* xp, const T* panel, int64_t in,
+                                                     const Prefetch& prefetch, const TileOut& out) {
   LLMBATCH_ACC_ROW(0) LLMBATCH_ACC_ROW(1) LLMBATCH_ACC_ROW(2)
   LLMBATCH_ACC_ROW(3) LLMBATCH_ACC_ROW(4) LLMBATCH_ACC_ROW(5)
   int64_t k = 0;
@@ -140,7 +140,7 @@ float panel_weight(const T* panel, int64_t k, int64_t col) {
 }
 
 template <typename T>
-void kernel_portable(const float* xp, int rows, const T* panel, int64_t in, TileOut out) {
+void kernel_portable(const float* xp, int rows, const T* panel, int64_t in, const TileOut& out) {
   for (int r = 0; r < rows; ++r) {
     float acc[kLinearPanel] = {};
     for (int64_t k = 0; k < in; ++k) {
@@ -151,9 +151,12 @@ void kernel_portable(const float* xp, int rows, const T* panel, int64_t in, Tile
   }
 }
 
+// The structs go by reference: passed by value, the 24-byte TileOut was
+// copied through the stack with a store-forwarding stall on every call.
 template <typename T>
-void run_tile(const float* xp, int rows, const T* panel, int64_t in, Prefetch prefetch, TileOut out) {
-  if (!cpu_supports_avx2_fma()) return kernel_portable(xp, rows, panel, in, out);
+void run_tile(bool avx2, const float* xp, int rows, const T* panel, int64_t in, const Prefetch& prefetch,
+              const TileOut& out) {
+  if (!avx2) return kernel_portable(xp, rows, panel, in, out);
   switch (rows) {
     case 6: return kernel_avx2<6>(xp, panel, in, prefetch, out);
     case 5: return kernel_avx2<5>(xp, panel, in, prefetch, out);
@@ -217,6 +220,7 @@ void Linear::forward_packed(const float* x, int64_t rows, float* y) const {
   // One tile (a few decode rows) is packed here: a shared loop would cost
   // a barrier worth more than the copy.
   const bool pack_alone = rows <= kTileRows;
+  const bool avx2 = cpu_supports_avx2_fma();
   const int64_t panel_lines = panel_elems_ * int64_t{sizeof(T)} / 64;
   if (pack_alone) pack_rows(x, in_, static_cast<int>(rows), xp);
 #pragma omp parallel
@@ -243,7 +247,7 @@ void Linear::forward_packed(const float* x, int64_t rows, float* y) const {
                                 p + 1 < panels_ ? last - first : 0};
         const int tile_rows = static_cast<int>(std::min<int64_t>(kTileRows, n - t * kTileRows));
         const TileOut out{y + (r0 + t * kTileRows) * out_ + p * kLinearPanel, out_, ncols};
-        run_tile(xp + t * kTileRows * in_, tile_rows, panel, in_, prefetch, out);
+        run_tile(avx2, xp + t * kTileRows * in_, tile_rows, panel, in_, prefetch, out);
       }
     }
   }
