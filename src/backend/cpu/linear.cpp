@@ -101,15 +101,18 @@ __attribute__((target("avx2,fma"))) inline void load_step(const T* panel, int64_
 // Every output is one accumulator updated by fma(x[k], w[k], acc) for
 // k = 0 .. in-1 in order: the same operations whatever R is. Meanwhile
 // `prefetch.lines` cache lines from `prefetch.bytes` (a share of the next
-// panel) are requested, one per k pair.
+// panel) are requested, as many per k pair as the pair occupies.
 template <int R, typename T>
 __attribute__((target("avx2,fma"))) void kernel_avx2(const float* xp, const T* panel, int64_t in,
                                                      const Prefetch& prefetch, const TileOut& out) {
   LLMBATCH_ACC_ROW(0) LLMBATCH_ACC_ROW(1) LLMBATCH_ACC_ROW(2)
   LLMBATCH_ACC_ROW(3) LLMBATCH_ACC_ROW(4) LLMBATCH_ACC_ROW(5)
+  constexpr int64_t kPairLines = 2 * kLinearPanel * sizeof(T) / 64;  // cache lines of a k pair: 1 bf16, 2 f32
   int64_t k = 0;
   for (; k + 2 <= in; k += 2) {
-    if (k / 2 < prefetch.lines) _mm_prefetch(prefetch.bytes + k / 2 * 64, _MM_HINT_T0);
+    for (int64_t line = k / 2 * kPairLines; line < (k / 2 + 1) * kPairLines && line < prefetch.lines; ++line) {
+      _mm_prefetch(prefetch.bytes + line * 64, _MM_HINT_T0);
+    }
     LLMBATCH_FMA_STEP(k, false)
     LLMBATCH_FMA_STEP(k + 1, true)
   }
