@@ -56,4 +56,11 @@ class BlockTable {
   BlockRef chain_tail_;
 };
 
+// The slot of token `position` in a sequence whose blocks are `blocks`:
+// blocks[position / block_size] * block_size + position % block_size. The
+// backends address the KV storage with it.
+inline int64_t kv_slot(std::span<const BlockId> blocks, int64_t block_size, int64_t position) {
+  return static_cast<int64_t>(blocks[position / block_size]) * block_size + position % block_size;
+}
+
 }  // namespace llmbatch

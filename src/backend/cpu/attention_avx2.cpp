@@ -31,6 +31,7 @@
 #include "backend/cpu/cpu_features.h"
 #include "backend/cpu/simd_exp.h"
 #include "core/error.h"
+#include "kv/block_table.h"
 
 namespace llmbatch {
 namespace {
@@ -216,8 +217,7 @@ void locate_rows(const AttentionShape& s, std::span<const BlockId> table, const 
   for (int64_t j = 0; j < n;) {
     const int64_t pos = tile_begin + j, in_block = pos % s.block_size;
     const int64_t run = std::min(n - j, s.block_size - in_block);
-    const int64_t slot = static_cast<int64_t>(table[pos / s.block_size]) * s.block_size + in_block;
-    const int64_t offset = (slot * s.num_kv_heads + kv_head) * s.head_dim;
+    const int64_t offset = (kv_slot(table, s.block_size, pos) * s.num_kv_heads + kv_head) * s.head_dim;
     for (int64_t i = 0; i < run; ++i, ++j) {
       rows->keys[j] = k_cache + offset + i * slot_stride;
       rows->values[j] = v_cache + offset + i * slot_stride;

@@ -11,6 +11,7 @@
 #include "backend/cpu/attention.h"
 #include "backend/cpu/vec.h"
 #include "core/error.h"
+#include "kv/block_table.h"
 #include "model/weight_layout.h"
 #include "rmsnorm.cuh"
 
@@ -244,13 +245,12 @@ void CpuModel::forward(const StepBatch& batch, LogitsSink& sink) {
   std::vector<AttentionSequence> plan;
   token_positions_.resize(tokens);
   token_slots_.resize(tokens);
-  const int64_t bs = options_.block_size;
   for (const auto& s : batch.sequences) {
     plan.push_back({s.first_token, s.num_tokens, s.start_position, s.block_table});
     for (int64_t i = 0; i < s.num_tokens; ++i) {
       const int64_t pos = s.start_position + i;
       token_positions_[s.first_token + i] = pos;
-      token_slots_[s.first_token + i] = static_cast<int64_t>(s.block_table[pos / bs]) * bs + pos % bs;
+      token_slots_[s.first_token + i] = kv_slot(s.block_table, options_.block_size, pos);
     }
   }
   ++profile_.steps;

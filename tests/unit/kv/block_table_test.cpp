@@ -15,6 +15,15 @@ std::vector<TokenId> iota(int n) {
   return t;
 }
 
+TEST(BlockTableTest, KvSlotFindsThePositionInItsBlock) {
+  const std::vector<BlockId> blocks = {7, 2, 9};
+  EXPECT_EQ(kv_slot(blocks, 4, 0), 28);   // block 7, offset 0
+  EXPECT_EQ(kv_slot(blocks, 4, 3), 31);   // block 7, offset 3
+  EXPECT_EQ(kv_slot(blocks, 4, 4), 8);    // block 2, offset 0
+  EXPECT_EQ(kv_slot(blocks, 4, 11), 39);  // block 9, offset 3
+  EXPECT_EQ(kv_slot(blocks, 1, 2), 9);
+}
+
 TEST(BlockTableTest, CountsBlocksNeededForOddTokenCounts) {
   BlockTable t(16);
   EXPECT_EQ(t.blocks_needed(0), 0);
