@@ -19,6 +19,20 @@ namespace {
 // registers. More rows would spill.
 constexpr int kTileRows = 6;
 
+// Rows of tile t of a block of n rows (the last one may be short).
+int tile_rows(int64_t n, int64_t t) { return static_cast<int>(std::min<int64_t>(kTileRows, n - t * kTileRows)); }
+
+// Element (k, col) of a panel: BF16 panels interleave k pairs,
+// [in/2][16][2]; F32 ones are plain [in][16].
+template <typename T>
+constexpr int64_t panel_index(int64_t k, int64_t col) {
+  if constexpr (std::is_same_v<T, float>) {
+    return k * kLinearPanel + col;
+  } else {
+    return (k & ~int64_t{1}) * kLinearPanel + col * 2 + (k & 1);
+  }
+}
+
 // Packed activations of one row tile: [in][rows] so that the broadcasts of a
 // k step read one contiguous run (a row-major x would make 6 strided streams).
 void pack_rows(const float* x, int64_t in, int rows, float* packed) {
@@ -65,7 +79,7 @@ __attribute__((target("avx2,fma"))) inline void load_step(const T* panel, int64_
     w0 = _mm256_loadu_ps(panel + k * kLinearPanel);
     w1 = _mm256_loadu_ps(panel + k * kLinearPanel + 8);
   } else {
-    const T* pair = panel + (k & ~int64_t{1}) * kLinearPanel;
+    const T* pair = panel + panel_index<T>(k & ~int64_t{1}, 0);
     w0 = high ? bf16_high(pair) : bf16_low(pair);
     w1 = high ? bf16_high(pair + 16) : bf16_low(pair + 16);
   }
@@ -136,9 +150,9 @@ __attribute__((target("avx2,fma"))) void kernel_avx2(const float* xp, const T* p
 template <typename T>
 float panel_weight(const T* panel, int64_t k, int64_t col) {
   if constexpr (std::is_same_v<T, float>) {
-    return panel[k * kLinearPanel + col];
+    return panel[panel_index<T>(k, col)];
   } else {
-    return bf16_to_f32(panel[((k & ~int64_t{1}) * kLinearPanel + col * 2) + (k & 1)]);
+    return bf16_to_f32(panel[panel_index<T>(k, col)]);
   }
 }
 
@@ -181,6 +195,12 @@ int64_t rows_per_block(int64_t in) {
 // Reused packing buffer of the calling thread (forward runs per thread).
 thread_local std::vector<float> packed_rows;
 
+// Scatters one weight row (`in` values of T) into column `col` of `panel`.
+template <typename T>
+void pack_weight_row(const T* row, int64_t in, int64_t col, T* panel) {
+  for (int64_t k = 0; k < in; ++k) panel[panel_index<T>(k, col)] = row[k];
+}
+
 }  // namespace
 
 Linear::Linear(const void* weight, DType weight_dtype, int64_t out_features, int64_t in_features,
@@ -199,11 +219,12 @@ Linear::Linear(const void* weight, DType weight_dtype, int64_t out_features, int
   for (int64_t o = 0; o < out_; ++o) {
     dtype_to_f32(weight_dtype, static_cast<const uint8_t*>(weight) + o * src_row_bytes, row.data(), in_);
     dtype_from_f32(storage_, row.data(), converted.data(), in_);
-    const int64_t panel = o / kLinearPanel, col = o % kLinearPanel;
-    for (int64_t k = 0; k < in_; ++k) {
-      const int64_t index = storage_ == DType::BF16 ? (k & ~int64_t{1}) * kLinearPanel + col * 2 + (k & 1)
-                                                    : k * kLinearPanel + col;
-      std::memcpy(&packed_[(panel * panel_elems_ + index) * elem], &converted[k * elem], elem);
+    uint8_t* panel = packed_.data() + o / kLinearPanel * panel_elems_ * elem;
+    const int64_t col = o % kLinearPanel;
+    if (storage_ == DType::BF16) {
+      pack_weight_row(reinterpret_cast<const uint16_t*>(converted.data()), in_, col, reinterpret_cast<uint16_t*>(panel));
+    } else {
+      pack_weight_row(reinterpret_cast<const float*>(converted.data()), in_, col, reinterpret_cast<float*>(panel));
     }
   }
 }
@@ -214,27 +235,25 @@ void Linear::forward_packed(const float* x, int64_t rows, float* y) const {
   const int64_t block_rows = rows_per_block(in_);
   packed_rows.resize(std::min(rows, block_rows) * in_);
   float* xp = packed_rows.data();
-  // Few rows: the GEMM streams weights and each thread best takes one
-  // contiguous run. More rows: runs of 1/8 per thread, handed out
-  // dynamically, so that a core slowed by another process gets fewer.
-  const int64_t panel_chunk =
-      std::max<int64_t>(1, rows <= kTileRows ? (panels_ + omp_get_max_threads() - 1) / omp_get_max_threads()
-                                             : panels_ / (8 * omp_get_max_threads()));
-  // One tile (a few decode rows) is packed here: a shared loop would cost
-  // a barrier worth more than the copy.
-  const bool pack_alone = rows <= kTileRows;
+  // One tile (a few decode rows): packed here, as a shared loop would cost
+  // a barrier worth more than the copy, and the GEMM streams weights, each
+  // thread best taking one contiguous run. More rows: runs of 1/8 per
+  // thread, handed out dynamically, so that a core slowed by another
+  // process gets fewer.
+  const bool one_tile = rows <= kTileRows;
+  const int64_t threads = omp_get_max_threads();
+  const int64_t panel_chunk = std::max<int64_t>(1, one_tile ? (panels_ + threads - 1) / threads : panels_ / (8 * threads));
   const bool avx2 = cpu_supports_avx2_fma();
   const int64_t panel_lines = panel_elems_ * int64_t{sizeof(T)} / 64;
-  if (pack_alone) pack_rows(x, in_, static_cast<int>(rows), xp);
+  if (one_tile) pack_rows(x, in_, static_cast<int>(rows), xp);
 #pragma omp parallel
   for (int64_t r0 = 0; r0 < rows; r0 += block_rows) {
     const int64_t n = std::min(block_rows, rows - r0);
     const int64_t tiles = (n + kTileRows - 1) / kTileRows;
-    if (!pack_alone) {
+    if (!one_tile) {
 #pragma omp for schedule(static)
       for (int64_t t = 0; t < tiles; ++t) {
-        const int tile_rows = static_cast<int>(std::min<int64_t>(kTileRows, n - t * kTileRows));
-        pack_rows(x + (r0 + t * kTileRows) * in_, in_, tile_rows, xp + t * kTileRows * in_);
+        pack_rows(x + (r0 + t * kTileRows) * in_, in_, tile_rows(n, t), xp + t * kTileRows * in_);
       }
     }
     // Which thread computes a panel never changes its bits.
@@ -248,9 +267,8 @@ void Linear::forward_packed(const float* x, int64_t rows, float* y) const {
         const int64_t first = panel_lines * t / tiles, last = panel_lines * (t + 1) / tiles;
         const Prefetch prefetch{reinterpret_cast<const char*>(panel + panel_elems_) + first * 64,
                                 p + 1 < panels_ ? last - first : 0};
-        const int tile_rows = static_cast<int>(std::min<int64_t>(kTileRows, n - t * kTileRows));
         const TileOut out{y + (r0 + t * kTileRows) * out_ + p * kLinearPanel, out_, ncols};
-        run_tile(avx2, xp + t * kTileRows * in_, tile_rows, panel, in_, prefetch, out);
+        run_tile(avx2, xp + t * kTileRows * in_, tile_rows(n, t), panel, in_, prefetch, out);
       }
     }
   }
