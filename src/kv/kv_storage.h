@@ -1,8 +1,12 @@
 // K and V arrays for a host backend, addressed by the block ids KvCache
 // hands out. Per layer, K and V are each
-//   [num_blocks, block_size, num_kv_heads, head_dim]   in layout.dtype (BF16 or F32),
-// so token slot s of block b is row (b * block_size + s). A device backend
-// keeps its own storage with the same addressing and the same bookkeeping.
+//   [num_blocks, num_kv_heads, block_size, head_dim]   in layout.dtype (BF16 or F32):
+// blocks are head-major, so one KV head's rows of a block are one
+// contiguous run that attention streams (with token-major blocks it reads a
+// head_dim row out of every num_kv_heads, which the hardware prefetchers
+// follow badly: docs/backend.md). kv_row() is the one place that spells the
+// layout out. A device backend keeps its own storage with the same
+// addressing and the same bookkeeping.
 //
 // Memory: one anonymous mapping, zero-filled and committed page by page as
 // it is first written (a 4 GiB cache costs nothing until used). Every
@@ -20,6 +24,12 @@
 
 namespace llmbatch {
 
+// First element of the K (or V) row of `kv_head` for the token in cache slot
+// `slot` (kv_slot()), in a layer's array laid out as above.
+constexpr int64_t kv_row(int64_t slot, int64_t block_size, int64_t num_kv_heads, int64_t head_dim, int64_t kv_head) {
+  return ((slot / block_size * num_kv_heads + kv_head) * block_size + slot % block_size) * head_dim;
+}
+
 class KvStorage {
  public:
   // Throws ConfigError for a bad layout or block size, IoError when the
@@ -36,13 +46,13 @@ class KvStorage {
   size_t block_bytes() const { return block_bytes_; }
   size_t total_bytes() const { return total_bytes_; }
 
-  // A layer's whole K or V array: [num_blocks, block_size, num_kv_heads, head_dim].
+  // A layer's whole K or V array: [num_blocks, num_kv_heads, block_size, head_dim].
   void* k_data(int64_t layer) { return array(2 * layer); }
   void* v_data(int64_t layer) { return array(2 * layer + 1); }
   const void* k_data(int64_t layer) const { return array(2 * layer); }
   const void* v_data(int64_t layer) const { return array(2 * layer + 1); }
 
-  // One block of a layer's K or V: [block_size, num_kv_heads, head_dim].
+  // One block of a layer's K or V: [num_kv_heads, block_size, head_dim].
   void* k_block(int64_t layer, BlockId block) { return block_in(2 * layer, block); }
   void* v_block(int64_t layer, BlockId block) { return block_in(2 * layer + 1, block); }
   const void* k_block(int64_t layer, BlockId block) const { return block_in(2 * layer, block); }

@@ -32,6 +32,7 @@
 #include "backend/cpu/simd_exp.h"
 #include "core/error.h"
 #include "kv/block_table.h"
+#include "kv/kv_storage.h"
 
 namespace llmbatch {
 namespace {
@@ -212,15 +213,14 @@ struct TileRows {
 template <typename T>
 void locate_rows(const AttentionShape& s, std::span<const BlockId> table, const T* k_cache, const T* v_cache,
                  int64_t kv_head, int64_t tile_begin, int64_t n, TileRows<T>* rows) {
-  const int64_t slot_stride = s.num_kv_heads * s.head_dim;  // elements from one position to the next in a block
-  // Positions of one block are consecutive slots: one table lookup per block.
+  // A head's rows of one block are consecutive: one table lookup per block.
   for (int64_t j = 0; j < n;) {
     const int64_t pos = tile_begin + j, in_block = pos % s.block_size;
     const int64_t run = std::min(n - j, s.block_size - in_block);
-    const int64_t offset = (kv_slot(table, s.block_size, pos) * s.num_kv_heads + kv_head) * s.head_dim;
+    const int64_t offset = kv_row(kv_slot(table, s.block_size, pos), s.block_size, s.num_kv_heads, s.head_dim, kv_head);
     for (int64_t i = 0; i < run; ++i, ++j) {
-      rows->keys[j] = k_cache + offset + i * slot_stride;
-      rows->values[j] = v_cache + offset + i * slot_stride;
+      rows->keys[j] = k_cache + offset + i * s.head_dim;
+      rows->values[j] = v_cache + offset + i * s.head_dim;
     }
   }
   std::fill(rows->keys.begin() + n, rows->keys.begin() + (n + kKeys - 1) / kKeys * kKeys, rows->keys[n - 1]);

@@ -5,7 +5,7 @@
 // its position and the cache alone, in an order fixed by the position.
 //
 // Both take q, out: [rows, num_heads * head_dim] f32 and one layer's
-// k_cache, v_cache: [num_blocks, block_size, num_kv_heads, head_dim] in
+// k_cache, v_cache: [num_blocks, num_kv_heads, block_size, head_dim] in
 // shape.kv_dtype.
 #pragma once
 

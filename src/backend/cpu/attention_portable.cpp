@@ -8,6 +8,7 @@
 #include "backend/cpu/attention_kernels.h"
 #include "backend/cpu/vec.h"
 #include "kv/block_table.h"
+#include "kv/kv_storage.h"
 
 namespace llmbatch {
 namespace {
@@ -18,7 +19,7 @@ void gather_tile(const AttentionShape& s, std::span<const BlockId> table, const 
                  int64_t begin, int64_t n, float* dst) {
   for (int64_t j = 0; j < n; ++j) {
     const int64_t pos = begin + j;
-    const int64_t offset = (kv_slot(table, s.block_size, pos) * s.num_kv_heads + kv_head) * s.head_dim;
+    const int64_t offset = kv_row(kv_slot(table, s.block_size, pos), s.block_size, s.num_kv_heads, s.head_dim, kv_head);
     if (s.kv_dtype == DType::F32) {
       std::copy_n(static_cast<const float*>(cache) + offset, s.head_dim, dst + j * s.head_dim);
     } else {

@@ -149,12 +149,15 @@ void CpuModel::embed(const StepBatch& batch, float* x) const {
 }
 
 void CpuModel::store_kv(int64_t layer, int64_t slot, const float* qkv_row) {
-  const int64_t q = config_.q_size(), kv = config_.kv_size();
+  const int64_t q = config_.q_size(), kv = config_.kv_size(), hd = config_.head_dim;
   const size_t elem = dtype_size(options_.kv_dtype);
   auto* k_cache = static_cast<uint8_t*>(kv_.k_data(layer));
   auto* v_cache = static_cast<uint8_t*>(kv_.v_data(layer));
-  dtype_from_f32(options_.kv_dtype, qkv_row + q, k_cache + slot * kv * elem, kv);
-  dtype_from_f32(options_.kv_dtype, qkv_row + q + kv, v_cache + slot * kv * elem, kv);
+  for (int64_t h = 0; h < config_.num_key_value_heads; ++h) {
+    const int64_t row = kv_row(slot, options_.block_size, config_.num_key_value_heads, hd, h);
+    dtype_from_f32(options_.kv_dtype, qkv_row + q + h * hd, k_cache + row * elem, hd);
+    dtype_from_f32(options_.kv_dtype, qkv_row + q + kv + h * hd, v_cache + row * elem, hd);
+  }
 }
 
 void CpuModel::attention_block(const Layer& layer, int64_t index, const StepBatch& batch,

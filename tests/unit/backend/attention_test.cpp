@@ -16,6 +16,8 @@
 #include <gtest/gtest.h>
 
 #include "core/error.h"
+#include "kv/block_table.h"
+#include "kv/kv_storage.h"
 
 namespace llmbatch {
 namespace {
@@ -58,8 +60,11 @@ void store(const Problem& p, const std::vector<float>& src, const std::vector<Bl
   const int64_t row = p.kv_heads * p.head_dim;
   const size_t elem = dtype_size(p.kv_dtype);
   for (int64_t pos = 0; pos < len; ++pos) {
-    const int64_t slot = table[pos / p.block_size] * p.block_size + pos % p.block_size;
-    dtype_from_f32(p.kv_dtype, &src[pos * row], cache.data() + slot * row * elem, row);
+    const int64_t slot = kv_slot(table, p.block_size, pos);
+    for (int64_t h = 0; h < p.kv_heads; ++h) {
+      const int64_t at = kv_row(slot, p.block_size, p.kv_heads, p.head_dim, h);
+      dtype_from_f32(p.kv_dtype, &src[pos * row + h * p.head_dim], cache.data() + at * elem, p.head_dim);
+    }
   }
 }
 

@@ -2,6 +2,7 @@
 
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <cstdint>
 #include <cstring>
 #include <vector>
@@ -23,27 +24,27 @@ class KvStorageTest : public testing::TestWithParam<DType> {
  protected:
   KvLayout layout_{.num_layers = 2, .num_kv_heads = 3, .head_dim = 32, .dtype = GetParam()};
 
-  int64_t row_elems() const { return layout_.num_kv_heads * layout_.head_dim; }
-
   // Writes (or, with `check`, compares) token `pos` of sequence `seq` in
-  // `slot` across all layers, K and V: the backend's slot write and read.
+  // `slot` across all layers, heads, K and V: the backend's slot write and read.
   void token_kv(KvStorage& st, int seq, int64_t pos, int64_t slot, bool check) {
     const size_t esize = dtype_size(layout_.dtype);
+    const int64_t hd = layout_.head_dim;
     for (int64_t l = 0; l < layout_.num_layers; ++l) {
       for (const bool is_v : {false, true}) {
         auto* base = static_cast<uint8_t*>(is_v ? st.v_data(l) : st.k_data(l));
-        uint8_t* row = base + static_cast<size_t>(slot * row_elems()) * esize;
-        std::vector<float> want(static_cast<size_t>(row_elems()));
-        for (int64_t i = 0; i < row_elems(); ++i)
-          want[static_cast<size_t>(i)] = value_of(seq, pos, l, i, is_v);
-        if (!check) {
-          dtype_from_f32(layout_.dtype, want.data(), row, want.size());
-          continue;
+        for (int64_t h = 0; h < layout_.num_kv_heads; ++h) {
+          uint8_t* row = base + kv_row(slot, st.block_size(), layout_.num_kv_heads, hd, h) * esize;
+          std::vector<float> want(static_cast<size_t>(hd));
+          for (int64_t i = 0; i < hd; ++i) want[static_cast<size_t>(i)] = value_of(seq, pos, l, h * hd + i, is_v);
+          if (!check) {
+            dtype_from_f32(layout_.dtype, want.data(), row, want.size());
+            continue;
+          }
+          std::vector<float> got(want.size());
+          dtype_to_f32(layout_.dtype, row, got.data(), got.size());
+          ASSERT_EQ(got, want) << "seq " << seq << " pos " << pos << " layer " << l << " head " << h
+                               << (is_v ? " V" : " K");
         }
-        std::vector<float> got(want.size());
-        dtype_to_f32(layout_.dtype, row, got.data(), got.size());
-        ASSERT_EQ(got, want) << "seq " << seq << " pos " << pos << " layer " << l
-                             << (is_v ? " V" : " K");
       }
     }
   }
@@ -69,6 +70,29 @@ TEST_P(KvStorageTest, LayoutAndAlignment) {
       EXPECT_EQ(cst.v_block(l, b), st.v_block(l, b));
     }
   }
+}
+
+// Head-major blocks: a head's rows of a block are one run of block_size
+// rows, the runs of a block's heads follow each other, and every (slot,
+// head) row lies inside its own block.
+TEST(KvRowTest, HeadRowsOfABlockAreContiguous) {
+  const int64_t bs = 4, heads = 3, hd = 8;
+  std::vector<int> seen(5 * bs * heads, 0);
+  for (int64_t slot = 0; slot < 5 * bs; ++slot) {
+    for (int64_t h = 0; h < heads; ++h) {
+      const int64_t row = kv_row(slot, bs, heads, hd, h);
+      ASSERT_EQ(row % hd, 0);
+      EXPECT_EQ(row / (bs * heads * hd), slot / bs) << "slot " << slot << " head " << h << ": outside its block";
+      if (slot % bs > 0) {
+        EXPECT_EQ(row - kv_row(slot - 1, bs, heads, hd, h), hd) << "slot " << slot;
+      }
+      if (h > 0) {
+        EXPECT_EQ(row - kv_row(slot, bs, heads, hd, h - 1), bs * hd) << "slot " << slot;
+      }
+      ++seen[row / hd];
+    }
+  }
+  EXPECT_EQ(std::count(seen.begin(), seen.end(), 1), static_cast<int64_t>(seen.size())) << "rows overlap or leave gaps";
 }
 
 TEST_P(KvStorageTest, ArraysAreDisjointAndStartZeroed) {
