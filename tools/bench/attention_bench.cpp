@@ -1,0 +1,97 @@
+// Attention micro-benchmark (not a test): one decode step's paged attention
+// over every layer of a preset, each layer with its own K/V arrays, for
+// `--sequences` sequences at `--context` positions. By default every
+// sequence has its own blocks, scattered over the pool, and the caches are
+// evicted before each step (the engine's case: attention streams the KV
+// from memory); `--shared` gives all sequences one block table, as the
+// forked sequences of tools/bench/forward.sh do (the KV stays in cache, so
+// the kernel's arithmetic is what is timed).
+//
+//   bench_attention --preset smollm135m --sequences 64 --context 512 [--shared]
+//                   [--threads 2] [--steps 20]
+//
+// Prints the best and the mean step time and the rate at which the step
+// reads K and V.
+#include <algorithm>
+#include <chrono>
+#include <cstdio>
+#include <numeric>
+#include <random>
+#include <vector>
+
+#include <CLI/CLI.hpp>
+
+#include "backend/cpu/attention.h"
+#include "backend/cpu/linear.h"
+#include "core/dtype.h"
+#include "model/random_model.h"
+
+using namespace llmbatch;
+
+int main(int argc, char** argv) {
+  CLI::App app{"attention micro-benchmark"};
+  std::string preset = "smollm135m";
+  int64_t sequences = 64, context = 512, block_size = 16;
+  int threads = 2, steps = 20;
+  bool shared = false;
+  app.add_option("--preset", preset);
+  app.add_option("--sequences", sequences)->check(CLI::PositiveNumber);
+  app.add_option("--context", context)->check(CLI::PositiveNumber);
+  app.add_option("--block-size", block_size)->check(CLI::PositiveNumber);
+  app.add_option("--threads", threads);
+  app.add_option("--steps", steps)->check(CLI::PositiveNumber);
+  app.add_flag("--shared", shared);
+  CLI11_PARSE(app, argc, argv);
+  cpu_set_threads(threads);
+
+  const ModelConfig c = random_preset_config(preset);
+  const AttentionShape shape{c.num_attention_heads, c.num_key_value_heads, c.head_dim, block_size, DType::BF16};
+  const int64_t blocks_per_sequence = (context + block_size - 1) / block_size;
+  const int64_t num_blocks = blocks_per_sequence * (shared ? 1 : sequences);
+  const int64_t layer_elems = num_blocks * block_size * c.num_key_value_heads * c.head_dim;
+
+  // Random bf16 K and V in [0.5, 2), one pair of arrays per layer.
+  std::mt19937 rng(1);
+  std::uniform_real_distribution<float> value(0.5f, 2.0f);
+  std::vector<float> random_row(layer_elems);
+  std::vector<std::vector<uint16_t>> k(c.num_hidden_layers), v(c.num_hidden_layers);
+  for (int64_t l = 0; l < c.num_hidden_layers; ++l) {
+    for (auto* cache : {&k[l], &v[l]}) {
+      for (auto& x : random_row) x = value(rng);
+      cache->resize(layer_elems);
+      dtype_from_f32(DType::BF16, random_row.data(), cache->data(), layer_elems);
+    }
+  }
+  // Block ids handed out in a shuffled order, as a long-running pool does.
+  std::vector<BlockId> ids(num_blocks);
+  std::iota(ids.begin(), ids.end(), 0);
+  std::shuffle(ids.begin(), ids.end(), rng);
+  std::vector<AttentionSequence> plan;
+  for (int64_t s = 0; s < sequences; ++s) {
+    const auto first = ids.begin() + (shared ? 0 : s * blocks_per_sequence);
+    plan.push_back({s, 1, context - 1, std::span<const BlockId>(&*first, blocks_per_sequence)});
+  }
+  std::vector<float> q(sequences * c.q_size(), 0.1f), out(q.size());
+  std::vector<char> evict(256 << 20);
+
+  double best = 1e30, total = 0;
+  for (int step = 0; step <= steps; ++step) {  // step 0 warms up
+    if (!shared) {
+      for (size_t i = 0; i < evict.size(); i += 64) ++evict[i];
+    }
+    const auto start = std::chrono::steady_clock::now();
+    for (int64_t l = 0; l < c.num_hidden_layers; ++l) {
+      paged_attention(shape, plan, q.data(), k[l].data(), v[l].data(), out.data());
+    }
+    const double s = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+    if (step == 0) continue;
+    best = std::min(best, s);
+    total += s;
+  }
+  const double kv_bytes = 2.0 * sequences * context * c.num_key_value_heads * c.head_dim * 2 * c.num_hidden_layers;
+  std::printf("%s attention, %lld sequences @ctx %lld, %s KV, %d threads (%s): best %.2f ms, mean %.2f ms per step; "
+              "K+V %.1f MB per step, %.1f GB/s at the best\n",
+              preset.c_str(), static_cast<long long>(sequences), static_cast<long long>(context),
+              shared ? "shared" : "own", threads, attention_kernel_name(attention_kernel(shape)), best * 1e3,
+              total / steps * 1e3, kv_bytes / 1e6, kv_bytes / best / 1e9);
+}
