@@ -67,12 +67,15 @@ done
 # Generated tok/s end to end (prefill included: pl*tg / total time) for both;
 # llama.cpp also reports its decode-only rate (S_TG), set beside ours
 # (batch / median step time, the steps being decodes once prefill is done).
-python3 - "$work/llamacpp.jsonl" "$work/llmbatch.jsonl" <<'PY'
+python3 - "$work/llamacpp.jsonl" "$work/llmbatch.jsonl" "$work/llamacpp.log" <<'PY'
 import json, sys
 ll = {r["pl"]: r for r in map(json.loads, open(sys.argv[1]))}
 us = {d["pl"]: d for d in map(json.loads, open(sys.argv[2]))}
 print(f"{'seqs':>5} {'llama.cpp gen/s':>16} {'llmbatch gen/s':>15} {'ratio':>6} {'llama.cpp S_TG':>15} {'llmbatch decode':>16} {'ratio':>6}")
 for pl in sorted(us):
+    if pl not in ll:
+        print(f"{pl:>5} llama.cpp printed no result for this batch: see {sys.argv[3]}")
+        continue
     l, r = ll[pl], us[pl]["runs"][0]
     l_gen = pl * l["tg"] / l["t"]
     u_gen = r["generated_tokens_per_second"]
