@@ -14,6 +14,7 @@
 #include "backend/step_batch.h"
 #include "backend/weight_set.h"
 #include "core/dtype.h"
+#include "kv/kv_config.h"
 #include "model/model_config.h"
 
 namespace llmbatch {
@@ -40,6 +41,15 @@ class Backend {
   // e.g. "cpu (bf16 GEMM, 2 threads)"
   virtual std::string describe() const = 0;
 };
+
+// The KV cache a model needs per token: its layers, KV heads and head_dim,
+// stored as kv_dtype.
+inline KvLayout kv_layout_of(const ModelConfig& config, DType kv_dtype) {
+  return {.num_layers = config.num_hidden_layers,
+          .num_kv_heads = config.num_key_value_heads,
+          .head_dim = config.head_dim,
+          .dtype = kv_dtype};
+}
 
 // The CPU backend. `weights` is read during construction only.
 std::unique_ptr<Backend> make_cpu_backend(const ModelConfig& config, const WeightSet& weights,

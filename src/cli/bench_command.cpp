@@ -111,10 +111,7 @@ int run_bench_command(BenchArgs a) {
   }
   DType kv_dtype;
   if (!dtype_parse(a.kv_dtype, &kv_dtype)) throw ConfigError("use bf16 or f32", {.key = "--kv-dtype"});
-  const KvLayout layout{.num_layers = model.config.num_hidden_layers,
-                        .num_kv_heads = model.config.num_key_value_heads,
-                        .head_dim = model.config.head_dim,
-                        .dtype = kv_dtype};
+  const KvLayout layout = kv_layout_of(model.config, kv_dtype);
   kv_check_layout(layout);
   kv_check_block_size(a.block_size);
   const int64_t num_blocks =

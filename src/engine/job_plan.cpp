@@ -8,6 +8,7 @@
 #include <fstream>
 #include <sstream>
 
+#include "backend/backend.h"
 #include "core/error.h"
 #include "core/units.h"
 #include "io/journal.h"
@@ -117,10 +118,7 @@ JobPlan plan_job(const JobConfig& config) {
   std::error_code ec;
   for (const auto& f : plan.index.files) plan.input_bytes += fs::file_size(f, ec);
 
-  const KvLayout layout{.num_layers = mc.num_hidden_layers,
-                        .num_kv_heads = mc.num_key_value_heads,
-                        .head_dim = mc.head_dim,
-                        .dtype = config.engine.kv_dtype};
+  const KvLayout layout = kv_layout_of(mc, config.engine.kv_dtype);
   plan.kv_cache_bytes = config.engine.kv_cache_memory.value_or(auto_kv_cache_bytes(directory_weight_bytes(config.model.path)));
   plan.num_kv_blocks = kv_num_blocks_for_memory(layout, config.engine.block_size, plan.kv_cache_bytes);
 

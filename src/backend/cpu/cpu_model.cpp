@@ -119,7 +119,7 @@ CpuModel::CpuModel(const ModelConfig& config, const WeightSet& weights, const Ba
       rope_(config, options.max_model_len),
       attention_shape_{config.num_attention_heads, config.num_key_value_heads, config.head_dim, options.block_size,
                        options.kv_dtype},
-      kv_(KvLayout{config.num_hidden_layers, config.num_key_value_heads, config.head_dim, options.kv_dtype},
+      kv_(kv_layout_of(config, options.kv_dtype),
           options.num_blocks, options.block_size) {
   cpu_set_threads(options.threads);
   const WeightView embed = weights.get("model.embed_tokens.weight");

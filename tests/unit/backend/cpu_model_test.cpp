@@ -36,6 +36,21 @@ class CpuModelTest : public ::testing::TestWithParam<DType> {
   std::unique_ptr<RandomModelDir> model_;
 };
 
+TEST(KvLayoutOfTest, TakesTheModelsKvShape) {
+  ModelConfig c;
+  c.num_hidden_layers = 5;
+  c.num_attention_heads = 8;
+  c.num_key_value_heads = 2;
+  c.head_dim = 48;
+  const KvLayout layout = kv_layout_of(c, DType::F32);
+  EXPECT_EQ(layout.num_layers, 5);
+  EXPECT_EQ(layout.num_kv_heads, 2);
+  EXPECT_EQ(layout.head_dim, 48);
+  EXPECT_EQ(layout.dtype, DType::F32);
+  EXPECT_EQ(kv_bytes_per_token(layout), 2u * 5 * 2 * 48 * 4);  // K and V of every layer, f32
+  EXPECT_EQ(kv_layout_of(c, DType::BF16).dtype, DType::BF16);
+}
+
 TEST_P(CpuModelTest, LogitsAreFiniteAndNotDegenerate) {
   Engine engine(model(), options());
   const auto logits = run_sequence(engine, 1, random_tokens(40, 512, 1));
