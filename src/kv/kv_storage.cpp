@@ -1,13 +1,9 @@
 #include "kv/kv_storage.h"
 
-#include <sys/mman.h>
-
-#include <cerrno>
 #include <cstring>
 #include <string>
 
 #include "core/error.h"
-#include "core/units.h"
 
 namespace llmbatch {
 
@@ -31,16 +27,9 @@ KvStorage::KvStorage(const KvLayout& layout, int64_t num_blocks, int64_t block_s
   const size_t num_arrays = 2 * static_cast<size_t>(layout.num_layers);
   total_bytes_ = array_stride_ * num_arrays;
   LLMBATCH_CHECK(total_bytes_ / num_arrays == array_stride_, "KV storage size overflows");
-  void* p = mmap(nullptr, total_bytes_, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
-  if (p == MAP_FAILED) {
-    throw IoError(
-        "cannot reserve " + format_bytes(total_bytes_) + " for the KV cache: " + errno_text(errno),
-        {.key = "engine.kv_cache_memory"}, "lower engine.kv_cache_memory");
-  }
-  base_ = static_cast<uint8_t*>(p);  // page-aligned, hence 64-byte aligned
+  memory_ = AnonymousMemory(total_bytes_, "the KV cache", {.key = "engine.kv_cache_memory"},
+                            "lower engine.kv_cache_memory");
 }
-
-KvStorage::~KvStorage() { munmap(base_, total_bytes_); }
 
 void KvStorage::copy_block(BlockId src, BlockId dst) {
   LLMBATCH_CHECK(src != dst, "copying a KV block onto itself");
@@ -51,7 +40,7 @@ void KvStorage::copy_block(BlockId src, BlockId dst) {
 
 uint8_t* KvStorage::array(int64_t i) const {
   LLMBATCH_CHECK(i >= 0 && i < 2 * layout_.num_layers, "KV layer out of range");
-  return base_ + static_cast<size_t>(i) * array_stride_;
+  return memory_.data() + static_cast<size_t>(i) * array_stride_;
 }
 
 uint8_t* KvStorage::block_in(int64_t i, BlockId block) const {

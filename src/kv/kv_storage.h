@@ -8,8 +8,9 @@
 // layout out. A device backend keeps its own storage with the same
 // addressing and the same bookkeeping.
 //
-// Memory: one anonymous mapping, zero-filled and committed page by page as
-// it is first written (a 4 GiB cache costs nothing until used). Every
+// Memory: one AnonymousMemory mapping (huge pages), zero-filled and
+// committed page by page as it is first written (a 4 GiB cache costs
+// nothing until used). Every
 // layer's K and V array starts 64-byte aligned; a block is 64-byte aligned
 // when block_bytes() is a multiple of 64 (any head_dim that is a multiple
 // of 32). Slots no sequence has written read as zeros.
@@ -19,6 +20,7 @@
 #include <cstddef>
 #include <cstdint>
 
+#include "core/anonymous_memory.h"
 #include "kv/kv_config.h"
 #include "kv/kv_types.h"
 
@@ -35,7 +37,6 @@ class KvStorage {
   // Throws ConfigError for a bad layout or block size, IoError when the
   // memory cannot be reserved.
   KvStorage(const KvLayout& layout, int64_t num_blocks, int64_t block_size);
-  ~KvStorage();
   KvStorage(const KvStorage&) = delete;
   KvStorage& operator=(const KvStorage&) = delete;
 
@@ -73,7 +74,7 @@ class KvStorage {
   size_t block_bytes_ = 0;
   size_t array_stride_ = 0;  // bytes between arrays, rounded up to 64
   size_t total_bytes_ = 0;
-  uint8_t* base_ = nullptr;
+  AnonymousMemory memory_;
 };
 
 }  // namespace llmbatch

@@ -1,0 +1,43 @@
+// Zero-filled anonymous memory for the large arrays a step streams: packed
+// weights and the KV cache. The mapping starts on a 2 MiB boundary and is
+// advised for transparent huge pages (MADV_HUGEPAGE), which Debian's default
+// `madvise` mode grants only on request. With 4 KiB pages the hardware
+// prefetcher stops at every page boundary and every page costs a TLB walk:
+// here that loses 5-18% of a sequential read and 20-30% of the 2 KiB runs
+// that paged attention reads (docs/PERFORMANCE.md). Pages are committed as
+// they are first written; where THP is off the advice is ignored.
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+#include <string>
+
+#include "core/error.h"
+
+namespace llmbatch {
+
+constexpr size_t kHugePageBytes = size_t{2} << 20;
+
+class AnonymousMemory {
+ public:
+  AnonymousMemory() = default;
+  // Throws IoError ("cannot reserve <size> for <what>: <errno>") with the
+  // given context and hint when the memory cannot be mapped.
+  AnonymousMemory(size_t bytes, const std::string& what, ErrorContext context = {}, const std::string& hint = {});
+  ~AnonymousMemory();
+  AnonymousMemory(AnonymousMemory&& other) noexcept;
+  AnonymousMemory& operator=(AnonymousMemory&& other) noexcept;
+  AnonymousMemory(const AnonymousMemory&) = delete;
+  AnonymousMemory& operator=(const AnonymousMemory&) = delete;
+
+  uint8_t* data() const { return data_; }  // 2 MiB-aligned; nullptr when empty
+  size_t size() const { return size_; }
+
+ private:
+  void release();
+
+  uint8_t* data_ = nullptr;
+  size_t size_ = 0;
+};
+
+}  // namespace llmbatch
