@@ -7,7 +7,7 @@
 #   tools/bench/engine.sh
 # Sizes can be shrunk for a quick run: NUM_PROMPTS (256), NUM_PROMPTS_1 (4),
 # SHAREGPT_PROMPTS (256), KV_MEMORY (512MiB), THREADS (2). Needs the Release
-# build: BUILD_DIR (build-bench2), target llmbatch. Figures: docs/PERFORMANCE.md.
+# build: BUILD_DIR (build-bench2), targets llmbatch and bench_mem_read_bw. Figures: docs/PERFORMANCE.md.
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 build=${BUILD_DIR:-build-bench2}
@@ -50,9 +50,9 @@ echo "== fixed 128/128, ${NUM_PROMPTS_1:-4} prompts, 1 sequence"
 load fixed-1
 "$llmbatch" bench "${common[@]}" --input-len 128 --output-len 128 --num-prompts "${NUM_PROMPTS_1:-4}" \
   --max-num-seqs 1 | tee "$work/one.json" | summary
-g++ -O3 -march=native -fopenmp -std=c++20 tools/bench/mem_read_bw.cpp -o "$work/mem_read_bw"
+ninja -C "$build" bench_mem_read_bw >/dev/null
 load bandwidth
-bandwidth=$("$work/mem_read_bw" "$threads" 1024)
+bandwidth=$("$build/tools/bench/bench_mem_read_bw" "$threads" 1024)
 # Bytes a decode token reads: every weight once (the tied embedding once, as
 # lm_head; the embedding row itself is negligible) plus the KV of its context,
 # 192 tokens on average over 128 generated after a 128-token prompt.

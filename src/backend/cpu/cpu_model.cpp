@@ -28,7 +28,8 @@ std::vector<float> load_f32(const WeightSet& weights, const std::string& name) {
 
 // Rows of several [rows_i, in] tensors stacked into one [sum rows_i, in]
 // weight in their common stored dtype (q;k;v and gate;up fuse this way).
-Linear stacked_linear(const WeightSet& weights, const std::vector<std::string>& names, DType requested) {
+Linear stacked_linear(HugePageArena& arena, const WeightSet& weights, const std::vector<std::string>& names,
+                      DType requested) {
   std::vector<WeightView> parts;
   for (const auto& n : names) parts.push_back(weights.get(n));
   DType dtype = parts[0].dtype;
@@ -40,7 +41,7 @@ Linear stacked_linear(const WeightSet& weights, const std::vector<std::string>& 
     same_dtype = same_dtype && p.dtype == dtype;
   }
   const DType storage = requested == DType::BF16 ? DType::BF16 : DType::F32;
-  if (parts.size() == 1) return Linear(parts[0].bytes.data(), dtype, out, in, storage);
+  if (parts.size() == 1) return Linear(arena, parts[0].bytes.data(), dtype, out, in, storage);
   std::vector<uint8_t> stacked;
   if (same_dtype) {
     for (const auto& p : parts) stacked.insert(stacked.end(), p.bytes.begin(), p.bytes.end());
@@ -53,7 +54,7 @@ Linear stacked_linear(const WeightSet& weights, const std::vector<std::string>& 
       dtype_to_f32(p.dtype, p.bytes.data(), reinterpret_cast<float*>(stacked.data() + at), n);
     }
   }
-  return Linear(stacked.data(), dtype, out, in, storage);
+  return Linear(arena, stacked.data(), dtype, out, in, storage);
 }
 
 void rmsnorm_rows(const float* x, const float* weight, float* y, int64_t rows, int64_t hidden, float eps) {
@@ -91,17 +92,19 @@ void grow(std::vector<float>& buffer, int64_t size) {
 
 }  // namespace
 
-CpuModel::Layer CpuModel::load_layer(const WeightSet& w, int64_t l, DType requested) const {
+CpuModel::Layer CpuModel::load_layer(const WeightSet& w, int64_t l, DType requested) {
   const auto name = [l](const std::string& suffix) { return layer_tensor_name(l, suffix); };
   Layer layer{
       load_f32(w, name("input_layernorm.weight")),
       load_f32(w, name("post_attention_layernorm.weight")),
       {},
       {},
-      stacked_linear(w, {name("self_attn.q_proj.weight"), name("self_attn.k_proj.weight"), name("self_attn.v_proj.weight")}, requested),
-      stacked_linear(w, {name("self_attn.o_proj.weight")}, requested),
-      stacked_linear(w, {name("mlp.gate_proj.weight"), name("mlp.up_proj.weight")}, requested),
-      stacked_linear(w, {name("mlp.down_proj.weight")}, requested),
+      stacked_linear(weights_arena_, w,
+                     {name("self_attn.q_proj.weight"), name("self_attn.k_proj.weight"), name("self_attn.v_proj.weight")},
+                     requested),
+      stacked_linear(weights_arena_, w, {name("self_attn.o_proj.weight")}, requested),
+      stacked_linear(weights_arena_, w, {name("mlp.gate_proj.weight"), name("mlp.up_proj.weight")}, requested),
+      stacked_linear(weights_arena_, w, {name("mlp.down_proj.weight")}, requested),
   };
   if (config_.qkv_bias) {
     for (const char* p : {"q", "k", "v"}) {
@@ -129,7 +132,8 @@ CpuModel::CpuModel(const ModelConfig& config, const WeightSet& weights, const Ba
   for (int64_t l = 0; l < config.num_hidden_layers; ++l) layers_.push_back(load_layer(weights, l, requested));
   final_norm_ = load_f32(weights, "model.norm.weight");
   lm_head_ = std::make_unique<Linear>(
-      stacked_linear(weights, {config.tie_word_embeddings ? "model.embed_tokens.weight" : "lm_head.weight"}, requested));
+      stacked_linear(weights_arena_, weights,
+                     {config.tie_word_embeddings ? "model.embed_tokens.weight" : "lm_head.weight"}, requested));
 }
 
 std::string CpuModel::describe() const {

@@ -48,7 +48,7 @@ class CpuModel : public Backend {
     Linear qkv, o, gate_up, down;
   };
 
-  Layer load_layer(const WeightSet& weights, int64_t layer, DType compute) const;
+  Layer load_layer(const WeightSet& weights, int64_t layer, DType compute);
   void embed(const StepBatch& batch, float* x) const;
   // `plan`: the step's sequences as attention reads them, built once per step.
   void attention_block(const Layer& layer, int64_t index, const StepBatch& batch,
@@ -62,6 +62,7 @@ class CpuModel : public Backend {
   BackendOptions options_;
   DType embed_dtype_;
   std::vector<uint8_t> embed_;  // [vocab, hidden] in embed_dtype_
+  HugePageArena weights_arena_{"the packed weights"};  // the Linears' memory: outlives them
   std::vector<Layer> layers_;
   std::vector<float> final_norm_;
   std::unique_ptr<Linear> lm_head_;

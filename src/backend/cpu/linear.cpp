@@ -203,8 +203,8 @@ void pack_weight_row(const T* row, int64_t in, int64_t col, T* panel) {
 
 }  // namespace
 
-Linear::Linear(const void* weight, DType weight_dtype, int64_t out_features, int64_t in_features,
-               DType storage_dtype)
+Linear::Linear(HugePageArena& arena, const void* weight, DType weight_dtype, int64_t out_features,
+               int64_t in_features, DType storage_dtype)
     : out_(out_features), in_(in_features), panels_((out_features + kLinearPanel - 1) / kLinearPanel),
       storage_(storage_dtype) {
   LLMBATCH_CHECK(storage_ == DType::F32 || storage_ == DType::BF16, "Linear stores F32 or BF16");
@@ -212,7 +212,7 @@ Linear::Linear(const void* weight, DType weight_dtype, int64_t out_features, int
   // BF16 pairs k steps: [in/2][16][2], the odd last step paired with zeros.
   const int64_t steps = storage_ == DType::BF16 ? (in_ + 1) / 2 * 2 : in_;
   panel_elems_ = steps * kLinearPanel;
-  packed_.assign(panels_ * panel_elems_ * elem, 0);  // padding columns and steps stay 0
+  packed_ = arena.allocate(panels_ * panel_elems_ * elem);  // zeros: padding columns and steps stay 0
   std::vector<float> row(in_);
   std::vector<uint8_t> converted(in_ * elem);
   const size_t src_row_bytes = in_ * dtype_size(weight_dtype);

@@ -18,9 +18,10 @@
 #pragma once
 
 #include <cstdint>
-#include <vector>
+#include <span>
 
 #include "core/dtype.h"
+#include "core/huge_page_arena.h"
 
 namespace llmbatch {
 
@@ -29,8 +30,10 @@ constexpr int64_t kLinearPanel = 16;
 class Linear {
  public:
   // weight: [out_features, in_features] in `weight_dtype` (F32, F16, BF16),
-  // stored packed as `storage_dtype` (F32 or BF16); the source is copied.
-  Linear(const void* weight, DType weight_dtype, int64_t out_features, int64_t in_features, DType storage_dtype);
+  // stored packed as `storage_dtype` (F32 or BF16) in memory from `arena`,
+  // which must outlive the layer; the source is copied.
+  Linear(HugePageArena& arena, const void* weight, DType weight_dtype, int64_t out_features, int64_t in_features,
+         DType storage_dtype);
 
   int64_t in_features() const { return in_; }
   int64_t out_features() const { return out_; }
@@ -46,7 +49,7 @@ class Linear {
   int64_t out_ = 0, in_ = 0, panels_ = 0;
   int64_t panel_elems_ = 0;  // elements per panel, padding included
   DType storage_ = DType::F32;
-  std::vector<uint8_t> packed_;  // panels_ × panel_elems_ in storage_
+  std::span<uint8_t> packed_;  // panels_ × panel_elems_ in storage_, in the arena
 };
 
 // "avx2+fma" or "portable": the kernel this CPU runs.

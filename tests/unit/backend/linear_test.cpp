@@ -37,7 +37,8 @@ TEST_P(LinearAccuracyTest, MatchesNaiveProduct) {
     if (storage == DType::BF16) {
       for (auto& v : w) v = testing::round_bf16(v);
     }
-    const Linear linear(stored.data(), weight_dtype, out, in, storage);
+    HugePageArena arena("test weights");
+    const Linear linear(arena, stored.data(), weight_dtype, out, in, storage);
     std::vector<float> y(rows * out);
     linear.forward(x.data(), rows, y.data());
     const auto ref = naive_product(x, w, rows, in, out, false);
@@ -62,7 +63,8 @@ TEST(LinearInvarianceTest, RowBitsIndependentOfBatch) {
     for (const auto& [in, out] : shapes) {
       if (storage == DType::F32 && in * out > 576 * 3072) continue;  // keep the test short
       const auto w = to_bf16(random_floats(in * out, 0.05f, 3));
-      const Linear linear(w.data(), DType::BF16, out, in, storage);
+      HugePageArena arena("test weights");
+      const Linear linear(arena, w.data(), DType::BF16, out, in, storage);
       const int64_t max_rows = batch_sizes.back();
       const auto x = random_floats(max_rows * in, 1.0f, 4);
       std::vector<float> alone(out), y(max_rows * out);
@@ -90,7 +92,8 @@ TEST(LinearTest, EveryOutputIsTheSequentialChainOverK) {
   for (DType storage : {DType::BF16, DType::F32}) {
     for (auto [in, out] : {std::pair<int64_t, int64_t>{97, 21}, {128, 48}, {1, 16}}) {
       const auto w = to_bf16(random_floats(in * out, 0.1f, 8));
-      const Linear linear(w.data(), DType::BF16, out, in, storage);
+      HugePageArena arena("test weights");
+      const Linear linear(arena, w.data(), DType::BF16, out, in, storage);
       for (int64_t rows : {1, 2, 3, 4, 5, 6, 7, 13}) {
         const auto x = random_floats(rows * in, 1.0f, 9 + rows);
         std::vector<float> y(rows * out);
@@ -112,15 +115,16 @@ TEST(LinearTest, EveryOutputIsTheSequentialChainOverK) {
 }
 
 TEST(LinearTest, ShapeStorageKernelAndZeroRows) {
+  HugePageArena arena("test weights");
   const auto w = to_bf16(random_floats(64 * 33, 0.1f, 5));
-  const Linear linear(w.data(), DType::BF16, 33, 64, DType::BF16);
+  const Linear linear(arena, w.data(), DType::BF16, 33, 64, DType::BF16);
   EXPECT_EQ(linear.in_features(), 64);
   EXPECT_EQ(linear.out_features(), 33);
   EXPECT_EQ(linear.storage_dtype(), DType::BF16);
   const std::string kernel = linear_kernel_name();
   EXPECT_TRUE(kernel == "avx2+fma" || kernel == "portable") << kernel;
   linear.forward(nullptr, 0, nullptr);
-  EXPECT_THROW(Linear(w.data(), DType::BF16, 33, 64, DType::F16), InternalError);
+  EXPECT_THROW(Linear(arena, w.data(), DType::BF16, 33, 64, DType::F16), InternalError);
 }
 
 TEST(LinearTest, ThreadCountIsSettable) {
@@ -132,8 +136,9 @@ TEST(LinearTest, ThreadCountIsSettable) {
 
 // Thread count changes which thread computes a panel, never its bits.
 TEST(LinearTest, ThreadCountDoesNotChangeBits) {
+  HugePageArena arena("test weights");
   const auto w = to_bf16(random_floats(256 * 200, 0.05f, 6));
-  const Linear linear(w.data(), DType::BF16, 200, 256, DType::BF16);
+  const Linear linear(arena, w.data(), DType::BF16, 200, 256, DType::BF16);
   const auto x = random_floats(37 * 256, 1.0f, 7);
   std::vector<float> one(37 * 200), two(37 * 200);
   cpu_set_threads(1);
