@@ -11,24 +11,23 @@
 #include "core/error.h"
 
 namespace llmbatch {
-namespace {
-
-// Items of (sequence, KV head, block of kAttentionQueryBlock tokens), the
-// costliest first (tokens × keys read) so the dynamic schedule ends even.
-std::vector<AttentionItem> plan_items(const AttentionShape& shape, std::span<const AttentionSequence> sequences) {
+std::vector<AttentionItem> plan_attention_items(const AttentionShape& shape,
+                                                std::span<const AttentionSequence> sequences, int threads) {
+  int64_t query_blocks = 0;
+  for (const auto& seq : sequences) query_blocks += (seq.num_tokens + kAttentionQueryBlock - 1) / kAttentionQueryBlock;
+  const int64_t heads_per_item = query_blocks >= 4 * int64_t{threads} ? shape.num_kv_heads : 1;
   std::vector<AttentionItem> items;
   for (const auto& seq : sequences) {
     for (int64_t begin = 0; begin < seq.num_tokens; begin += kAttentionQueryBlock) {
       const int64_t end = std::min(seq.num_tokens, begin + kAttentionQueryBlock);
-      for (int64_t h = 0; h < shape.num_kv_heads; ++h) items.push_back({&seq, h, begin, end});
+      for (int64_t h = 0; h < shape.num_kv_heads; h += heads_per_item) items.push_back({&seq, h, h + heads_per_item, begin, end});
     }
   }
+  // Tokens × keys read: the dynamic schedule ends even when the largest go first.
   auto cost = [](const AttentionItem& i) { return (i.token_end - i.token_begin) * (i.sequence->start_position + i.token_end); };
   std::stable_sort(items.begin(), items.end(), [&](const auto& a, const auto& b) { return cost(a) > cost(b); });
   return items;
 }
-
-}  // namespace
 
 AttentionKernel attention_kernel(const AttentionShape& shape) {
   return attend_avx2_supports(shape) ? AttentionKernel::Avx2 : AttentionKernel::Portable;
@@ -51,7 +50,7 @@ void paged_attention(AttentionKernel kernel, const AttentionShape& shape, std::s
                      const float* q, const void* k_cache, const void* v_cache, float* out) {
   LLMBATCH_CHECK(kernel == AttentionKernel::Portable || attend_avx2_supports(shape),
                  "the avx2 attention kernel does not support this CPU or shape");
-  const std::vector<AttentionItem> items = plan_items(shape, sequences);
+  const std::vector<AttentionItem> items = plan_attention_items(shape, sequences, omp_get_max_threads());
   const auto run = kernel == AttentionKernel::Avx2 ? attend_avx2 : attend_portable;
   const int64_t n = static_cast<int64_t>(items.size());
 #pragma omp parallel for schedule(dynamic, 1)

@@ -84,10 +84,10 @@ LLMBATCH_AVX2 inline float hmax(__m256 a) {
   return _mm_cvtss_f32(_mm_max_ss(m, _mm_movehdup_ps(m)));
 }
 
-// s[r][j] = q_r · keys[j] for R rows, kKeys keys. q: [R][hd] split order;
-// s: row stride kTile.
+// s[r][j] = q_r · keys[j][shift ..] for R rows, kKeys keys. q: [R][hd]
+// split order; s: row stride kTile.
 template <int R, typename T>
-LLMBATCH_AVX2 void score_block(const float* q, const T* const* keys, int64_t hd, float* s) {
+LLMBATCH_AVX2 void score_block(const float* q, const T* const* keys, int64_t shift, int64_t hd, float* s) {
   __m256 acc[R][kKeys];
   for (auto& row : acc) {
     for (auto& a : row) a = _mm256_setzero_ps();
@@ -95,7 +95,7 @@ LLMBATCH_AVX2 void score_block(const float* q, const T* const* keys, int64_t hd,
   for (int64_t c = 0; c < hd; c += 16) {
     for (int j = 0; j < kKeys; ++j) {
       __m256 k0, k1;
-      load16(keys[j] + c, &k0, &k1);
+      load16(keys[j] + shift + c, &k0, &k1);
       for (int r = 0; r < R; ++r) {
         acc[r][j] = _mm256_fmadd_ps(_mm256_loadu_ps(q + r * hd + c), k0, acc[r][j]);
         acc[r][j] = _mm256_fmadd_ps(_mm256_loadu_ps(q + r * hd + c + 8), k1, acc[r][j]);
@@ -105,11 +105,12 @@ LLMBATCH_AVX2 void score_block(const float* q, const T* const* keys, int64_t hd,
   for (int r = 0; r < R; ++r) _mm_storeu_ps(s + r * kTile, hsum4(acc[r][0], acc[r][1], acc[r][2], acc[r][3]));
 }
 
-// acc[r] += p[r][j] * values[j] for j in [j_begin, j_end), in order, for R
-// rows, 16 * W dims at a time. p: row stride kTile; acc: [R][hd] split order.
+// acc[r] += p[r][j] * values[j][shift ..] for j in [j_begin, j_end), in
+// order, for R rows, 16 * W dims at a time. p: row stride kTile; acc: [R][hd]
+// split order.
 template <int R, int W, typename T>
-LLMBATCH_AVX2 void value_block(const float* p, const T* const* values, int64_t j_begin, int64_t j_end, int64_t hd,
-                               float* acc) {
+LLMBATCH_AVX2 void value_block(const float* p, const T* const* values, int64_t shift, int64_t j_begin, int64_t j_end,
+                               int64_t hd, float* acc) {
   for (int64_t c = 0; c < hd; c += 16 * W) {
     __m256 a[R][2 * W];
     for (int r = 0; r < R; ++r) {
@@ -118,7 +119,7 @@ LLMBATCH_AVX2 void value_block(const float* p, const T* const* values, int64_t j
     for (int64_t j = j_begin; j < j_end; ++j) {
       for (int w = 0; w < W; ++w) {
         __m256 v0, v1;
-        load16(values[j] + c + 16 * w, &v0, &v1);
+        load16(values[j] + shift + c + 16 * w, &v0, &v1);
         for (int r = 0; r < R; ++r) {
           const __m256 pj = _mm256_broadcast_ss(p + r * kTile + j);
           a[r][2 * w] = _mm256_fmadd_ps(pj, v0, a[r][2 * w]);
@@ -135,15 +136,15 @@ LLMBATCH_AVX2 void value_block(const float* p, const T* const* values, int64_t j
 // value_block for R rows with the widest W that divides head_dim and keeps
 // the accumulators at 8 (8 independent FMA chains hide the FMA latency).
 template <int R, typename T>
-LLMBATCH_AVX2 void value_rows(const float* p, const T* const* values, int64_t j_begin, int64_t j_end, int64_t hd,
-                              float* acc) {
+LLMBATCH_AVX2 void value_rows(const float* p, const T* const* values, int64_t shift, int64_t j_begin, int64_t j_end,
+                              int64_t hd, float* acc) {
   constexpr int kWidest = 4 / R > 0 ? 4 / R : 1;
   if (kWidest >= 4 && hd % 64 == 0) {
-    value_block<R, kWidest>(p, values, j_begin, j_end, hd, acc);
+    value_block<R, kWidest>(p, values, shift, j_begin, j_end, hd, acc);
   } else if (kWidest >= 2 && hd % 32 == 0) {
-    value_block<R, std::min(kWidest, 2)>(p, values, j_begin, j_end, hd, acc);
+    value_block<R, std::min(kWidest, 2)>(p, values, shift, j_begin, j_end, hd, acc);
   } else {
-    value_block<R, 1>(p, values, j_begin, j_end, hd, acc);
+    value_block<R, 1>(p, values, shift, j_begin, j_end, hd, acc);
   }
 }
 
@@ -186,8 +187,8 @@ LLMBATCH_AVX2 void softmax_step(float* s, int64_t visible, float* max, float* su
 // Per-thread buffers, grown to the largest item seen; the float rows start
 // 64-byte aligned.
 struct Scratch {
-  std::vector<float> q, acc, scores;  // q, acc: [rows][hd] split order; scores: [rows][kTile]
-  std::vector<float> max, sum;        // [rows]
+  std::vector<float> q, acc, scores;  // q, acc: [heads][rows][hd] split order; scores: [rows][kTile]
+  std::vector<float> max, sum;        // [heads][rows]
   std::vector<int64_t> visible;       // [rows]
 };
 
@@ -227,97 +228,142 @@ void locate_rows(const AttentionShape& s, std::span<const BlockId> table, const 
   rows->n = n;
 }
 
+// The next tile's cache lines (keys and values of every head of the item),
+// asked for a few at a time between the current tile's score blocks: a
+// burst of hundreds of prefetches fills the load queue and stalls the
+// arithmetic until memory has served them, so reading the KV and computing
+// on it would take turns instead of overlapping. They go to L2 (T1): with
+// smollm's 3 KV heads a tile is 48 KiB, and the next one in L1 would evict
+// the current one.
 template <typename T>
-LLMBATCH_AVX2 void prefetch_rows(const TileRows<T>& rows, int64_t hd) {
-  const int64_t bytes = hd * static_cast<int64_t>(sizeof(T));
-  for (int64_t j = 0; j < rows.n; ++j) {
-    for (int64_t b = 0; b < bytes; b += 64) {
-      _mm_prefetch(reinterpret_cast<const char*>(rows.keys[j]) + b, _MM_HINT_T0);
-      _mm_prefetch(reinterpret_cast<const char*>(rows.values[j]) + b, _MM_HINT_T0);
+class TilePrefetch {
+ public:
+  TilePrefetch(const TileRows<T>& rows, int64_t heads, int64_t head_stride, int64_t hd, int64_t calls)
+      : rows_(rows), heads_(rows.n > 0 ? heads : 0), head_stride_(head_stride),
+        lines_per_row_((hd * static_cast<int64_t>(sizeof(T)) + 63) / 64),
+        per_call_((heads * rows.n * lines_per_row_ + calls - 1) / calls) {}
+
+  // Asks for the next share of lines (key and value rows by head, then
+  // position); nothing once all have been asked for.
+  LLMBATCH_AVX2 void step() {
+    for (int64_t i = 0; i < per_call_ && head_ < heads_; ++i) {
+      const int64_t offset = head_ * head_stride_;
+      _mm_prefetch(reinterpret_cast<const char*>(rows_.keys[j_] + offset) + 64 * line_, _MM_HINT_T1);
+      _mm_prefetch(reinterpret_cast<const char*>(rows_.values[j_] + offset) + 64 * line_, _MM_HINT_T1);
+      if (++line_ < lines_per_row_) continue;
+      line_ = 0;
+      if (++j_ < rows_.n) continue;
+      j_ = 0;
+      ++head_;
     }
   }
-}
+
+ private:
+  const TileRows<T>& rows_;
+  int64_t heads_, head_stride_, lines_per_row_, per_call_;
+  int64_t head_ = 0, j_ = 0, line_ = 0;
+};
 
 template <typename T>
 LLMBATCH_AVX2 void attend(const AttentionShape& s, const AttentionItem& item, const float* q, const T* k_cache,
                           const T* v_cache, float* out) {
   const AttentionSequence& seq = *item.sequence;
   const int64_t hd = s.head_dim, group = s.num_heads / s.num_kv_heads, row_stride = s.num_heads * hd;
-  const int64_t rows = (item.token_end - item.token_begin) * group;  // row t * group + g: token t, head g of the group
+  const int64_t heads = item.kv_head_end - item.kv_head_begin;
+  const int64_t rows = (item.token_end - item.token_begin) * group;  // per KV head; row t * group + g: token t, head g
   const int64_t first_position = seq.start_position + item.token_begin;
   const int64_t last_position = seq.start_position + item.token_end - 1;
-  auto row_offset = [&](int64_t r) {
-    return (seq.first_row + item.token_begin + r / group) * row_stride + (item.kv_head * group + r % group) * hd;
+  // Rows are located for the item's first KV head; another head's rows of
+  // the same block lie head_stride elements further on.
+  const int64_t head_stride = kv_row(0, s.block_size, s.num_kv_heads, hd, 1) - kv_row(0, s.block_size, s.num_kv_heads, hd, 0);
+  auto row_offset = [&](int64_t h, int64_t r) {
+    return (seq.first_row + item.token_begin + r / group) * row_stride +
+           ((item.kv_head_begin + h) * group + r % group) * hd;
   };
 
+  // Per KV head h of the item: q, acc: [rows][hd] at h * rows * hd; max, sum: [rows] at h * rows.
   Scratch& w = scratch();
-  float* const qs = aligned_floats(w.q, rows * hd);
-  float* const acc = aligned_floats(w.acc, rows * hd);
+  float* const qs = aligned_floats(w.q, heads * rows * hd);
+  float* const acc = aligned_floats(w.acc, heads * rows * hd);
   float* const scores = aligned_floats(w.scores, rows * kTile);
-  std::fill_n(acc, rows * hd, 0.0f);
-  w.max.assign(rows, -std::numeric_limits<float>::infinity());
-  w.sum.assign(rows, 0.0f);
+  std::fill_n(acc, heads * rows * hd, 0.0f);
+  w.max.assign(heads * rows, -std::numeric_limits<float>::infinity());
+  w.sum.assign(heads * rows, 0.0f);
   w.visible.resize(rows);
   const float q_scale = static_cast<float>(std::numbers::log2e / std::sqrt(static_cast<double>(hd)));
-  for (int64_t r = 0; r < rows; ++r) {
-    const float* src = q + row_offset(r);
-    for (int64_t d = 0; d < hd; ++d) qs[r * hd + lane_of<T>(d)] = src[d] * q_scale;
+  for (int64_t h = 0; h < heads; ++h) {
+    for (int64_t r = 0; r < rows; ++r) {
+      const float* src = q + row_offset(h, r);
+      for (int64_t d = 0; d < hd; ++d) qs[(h * rows + r) * hd + lane_of<T>(d)] = src[d] * q_scale;
+    }
   }
 
   // Tile i's rows are located, and their cache lines asked for, while tile
   // i - 1 is computed: a decode step reads each key and value once, from
-  // memory rather than cache.
+  // memory rather than cache. The item's heads take each tile in turn, so
+  // the reads of a block's heads come close together.
+  const int64_t first_head = item.kv_head_begin;
   TileRows<T> tiles[2];
-  locate_rows(s, seq.block_table, k_cache, v_cache, item.kv_head, 0, std::min(kTile, last_position + 1), &tiles[0]);
+  locate_rows(s, seq.block_table, k_cache, v_cache, first_head, 0, std::min(kTile, last_position + 1), &tiles[0]);
   for (int64_t tile_begin = 0, t = 0; tile_begin <= last_position; tile_begin += kTile, t ^= 1) {
     const int64_t tile_n = tiles[t].n, next_begin = tile_begin + kTile;
+    tiles[t ^ 1].n = 0;
     if (next_begin <= last_position) {
-      locate_rows(s, seq.block_table, k_cache, v_cache, item.kv_head, next_begin,
+      locate_rows(s, seq.block_table, k_cache, v_cache, first_head, next_begin,
                   std::min(kTile, last_position + 1 - next_begin), &tiles[t ^ 1]);
-      prefetch_rows(tiles[t ^ 1], hd);
     }
     const auto& keys = tiles[t].keys;
     const auto& values = tiles[t].values;
     const int64_t padded_n = (tile_n + kKeys - 1) / kKeys * kKeys;
-
     // Tokens before the tile's first position see none of it.
     const int64_t first_row = std::max<int64_t>(0, tile_begin - first_position) * group;
-    for (int64_t r = first_row; r < rows; r += kScoreRows) {
-      const int64_t n = std::min<int64_t>(kScoreRows, rows - r);
-      for (int64_t j = 0; j < padded_n; j += kKeys) {
-        const float* qr = qs + r * hd;
-        float* sr = scores + r * kTile + j;
-        if (n == 3) score_block<3>(qr, keys.data() + j, hd, sr);
-        if (n == 2) score_block<2>(qr, keys.data() + j, hd, sr);
-        if (n == 1) score_block<1>(qr, keys.data() + j, hd, sr);
+    const int64_t score_calls = heads * ((rows - first_row + kScoreRows - 1) / kScoreRows) * (padded_n / kKeys);
+    TilePrefetch<T> prefetch(tiles[t ^ 1], heads, head_stride, hd, score_calls);
+    for (int64_t r = first_row; r < rows; ++r) w.visible[r] = std::min(tile_n, first_position + r / group + 1 - tile_begin);
+
+    for (int64_t h = 0; h < heads; ++h) {
+      const int64_t shift = h * head_stride;
+      const float* const qh = qs + h * rows * hd;
+      float* const acc_h = acc + h * rows * hd;
+      for (int64_t r = first_row; r < rows; r += kScoreRows) {
+        const int64_t n = std::min<int64_t>(kScoreRows, rows - r);
+        for (int64_t j = 0; j < padded_n; j += kKeys) {
+          prefetch.step();
+          const float* qr = qh + r * hd;
+          float* sr = scores + r * kTile + j;
+          if (n == 3) score_block<3>(qr, keys.data() + j, shift, hd, sr);
+          if (n == 2) score_block<2>(qr, keys.data() + j, shift, hd, sr);
+          if (n == 1) score_block<1>(qr, keys.data() + j, shift, hd, sr);
+        }
       }
-    }
-    for (int64_t r = first_row; r < rows; ++r) {
-      w.visible[r] = std::min(tile_n, first_position + r / group + 1 - tile_begin);
-      softmax_step(scores + r * kTile, w.visible[r], &w.max[r], &w.sum[r], acc + r * hd, hd);
-    }
-    // Rows of a block share the keys all of them see; on the diagonal tile
-    // the later tokens' extra keys follow one row at a time, in order.
-    for (int64_t r = first_row; r < rows; r += 4) {
-      const int64_t n = std::min<int64_t>(4, rows - r);
-      const int64_t shared = *std::min_element(w.visible.begin() + r, w.visible.begin() + r + n);
-      const float* pr = scores + r * kTile;
-      float* ar = acc + r * hd;
-      if (n == 4) value_rows<4>(pr, values.data(), 0, shared, hd, ar);
-      if (n == 3) value_rows<3>(pr, values.data(), 0, shared, hd, ar);
-      if (n == 2) value_rows<2>(pr, values.data(), 0, shared, hd, ar);
-      if (n == 1) value_rows<1>(pr, values.data(), 0, shared, hd, ar);
-      for (int64_t i = 0; i < n; ++i) {
-        if (w.visible[r + i] > shared) {
-          value_rows<1>(pr + i * kTile, values.data(), shared, w.visible[r + i], hd, ar + i * hd);
+      for (int64_t r = first_row; r < rows; ++r) {
+        softmax_step(scores + r * kTile, w.visible[r], &w.max[h * rows + r], &w.sum[h * rows + r], acc_h + r * hd, hd);
+      }
+      // Rows of a block share the keys all of them see; on the diagonal tile
+      // the later tokens' extra keys follow one row at a time, in order.
+      for (int64_t r = first_row; r < rows; r += 4) {
+        const int64_t n = std::min<int64_t>(4, rows - r);
+        const int64_t shared = *std::min_element(w.visible.begin() + r, w.visible.begin() + r + n);
+        const float* pr = scores + r * kTile;
+        float* ar = acc_h + r * hd;
+        if (n == 4) value_rows<4>(pr, values.data(), shift, 0, shared, hd, ar);
+        if (n == 3) value_rows<3>(pr, values.data(), shift, 0, shared, hd, ar);
+        if (n == 2) value_rows<2>(pr, values.data(), shift, 0, shared, hd, ar);
+        if (n == 1) value_rows<1>(pr, values.data(), shift, 0, shared, hd, ar);
+        for (int64_t i = 0; i < n; ++i) {
+          if (w.visible[r + i] > shared) {
+            value_rows<1>(pr + i * kTile, values.data(), shift, shared, w.visible[r + i], hd, ar + i * hd);
+          }
         }
       }
     }
   }
-  for (int64_t r = 0; r < rows; ++r) {
-    const float inv = 1.0f / w.sum[r];
-    float* dst = out + row_offset(r);
-    for (int64_t d = 0; d < hd; ++d) dst[d] = acc[r * hd + lane_of<T>(d)] * inv;
+  for (int64_t h = 0; h < heads; ++h) {
+    for (int64_t r = 0; r < rows; ++r) {
+      const float inv = 1.0f / w.sum[h * rows + r];
+      float* dst = out + row_offset(h, r);
+      for (int64_t d = 0; d < hd; ++d) dst[d] = acc[(h * rows + r) * hd + lane_of<T>(d)] * inv;
+    }
   }
 }
 

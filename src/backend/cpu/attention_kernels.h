@@ -10,6 +10,8 @@
 #pragma once
 
 #include <cstdint>
+#include <span>
+#include <vector>
 
 #include "backend/cpu/attention.h"
 
@@ -17,10 +19,21 @@ namespace llmbatch {
 
 struct AttentionItem {
   const AttentionSequence* sequence = nullptr;
-  int64_t kv_head = 0;
+  int64_t kv_head_begin = 0;  // KV heads [begin, end) and the query heads that read them
+  int64_t kv_head_end = 0;
   int64_t token_begin = 0;  // tokens of the sequence, 0 = its first token in this step
   int64_t token_end = 0;
 };
+
+// The step's items, the costliest first: (sequence, block of
+// kAttentionQueryBlock tokens) with every KV head, so that an item reads a
+// block's K and V as runs of num_kv_heads head rows rather than one head's
+// 2 KiB (random 2 KiB runs read at ~10 GB/s here, 8 KiB runs at ~17:
+// docs/PERFORMANCE.md); one KV head per item when there are fewer than
+// 4 * `threads` such blocks, to keep the threads busy. Bits never depend on
+// the cut: each (token, head) row is computed alone.
+std::vector<AttentionItem> plan_attention_items(const AttentionShape& shape,
+                                                std::span<const AttentionSequence> sequences, int threads);
 
 // Any shape and KV dtype; plain C++ with the fixed-order kernels of vec.h
 // and std::exp.

@@ -40,10 +40,9 @@ Scratch& scratch() {
   return s;
 }
 
-}  // namespace
-
-void attend_portable(const AttentionShape& s, const AttentionItem& item, const float* q, const void* k_cache,
-                     const void* v_cache, float* out) {
+// The item's tokens for the query heads of one KV head.
+void attend_head(const AttentionShape& s, const AttentionItem& item, int64_t kv_head, const float* q,
+                 const void* k_cache, const void* v_cache, float* out) {
   const AttentionSequence& seq = *item.sequence;
   const int64_t hd = s.head_dim;
   const int64_t group = s.num_heads / s.num_kv_heads;
@@ -51,7 +50,7 @@ void attend_portable(const AttentionShape& s, const AttentionItem& item, const f
   const float scale = 1.0f / std::sqrt(static_cast<float>(hd));
   const int64_t last_position = seq.start_position + item.token_end - 1;
   // (token t of the sequence, head g of the group) -> its q / out row.
-  auto at = [&](int64_t t, int64_t g) { return (seq.first_row + t) * row_stride + (item.kv_head * group + g) * hd; };
+  auto at = [&](int64_t t, int64_t g) { return (seq.first_row + t) * row_stride + (kv_head * group + g) * hd; };
 
   Scratch& w = scratch();
   w.k_tile.resize(kAttentionTile * hd);
@@ -65,8 +64,8 @@ void attend_portable(const AttentionShape& s, const AttentionItem& item, const f
   }
   for (int64_t tile_begin = 0; tile_begin <= last_position; tile_begin += kAttentionTile) {
     const int64_t tile_n = std::min(kAttentionTile, last_position + 1 - tile_begin);
-    gather_tile(s, seq.block_table, k_cache, item.kv_head, tile_begin, tile_n, w.k_tile.data());
-    gather_tile(s, seq.block_table, v_cache, item.kv_head, tile_begin, tile_n, w.v_tile.data());
+    gather_tile(s, seq.block_table, k_cache, kv_head, tile_begin, tile_n, w.k_tile.data());
+    gather_tile(s, seq.block_table, v_cache, kv_head, tile_begin, tile_n, w.v_tile.data());
     // Tokens before this tile's first position see none of it.
     const int64_t first_t = std::max(item.token_begin, tile_begin - seq.start_position);
     for (int64_t t = first_t; t < item.token_end; ++t) {
@@ -95,6 +94,13 @@ void attend_portable(const AttentionShape& s, const AttentionItem& item, const f
       vec_scale(1.0f / w.sum[(t - item.token_begin) * group + g], out + at(t, g), hd);
     }
   }
+}
+
+}  // namespace
+
+void attend_portable(const AttentionShape& shape, const AttentionItem& item, const float* q, const void* k_cache,
+                     const void* v_cache, float* out) {
+  for (int64_t h = item.kv_head_begin; h < item.kv_head_end; ++h) attend_head(shape, item, h, q, k_cache, v_cache, out);
 }
 
 }  // namespace llmbatch

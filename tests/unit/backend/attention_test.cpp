@@ -4,6 +4,7 @@
 // the same alone, in any chunk, beside any other sequences, with any block
 // size.
 #include "backend/cpu/attention.h"
+#include "backend/cpu/attention_kernels.h"
 
 #include <algorithm>
 #include <cmath>
@@ -270,6 +271,21 @@ TEST_P(AttentionTest, OutputBitsDependOnlyOnTheToken) {
     }
   }
 
+  {
+    // Beside 40 one-token sequences: enough query blocks that the items take
+    // every KV head at once (plan_attention_items), where alone they took one.
+    std::vector<AttentionSequence> calls = {{0, len, 0, s.table}};
+    std::vector<PagedSequence> others;
+    for (int i = 0; i < 40; ++i) others.push_back(cache.add(p, 1, rng));
+    for (const auto& o : others) calls.push_back({static_cast<int64_t>(calls.size()) - 1 + len, 1, 0, o.table});
+    std::vector<float> batch_q(q);
+    batch_q.insert(batch_q.end(), noise.begin(), noise.begin() + 40 * qrow);
+    std::vector<float> batch_out(batch_q.size());
+    ASSERT_EQ(plan_attention_items(shape_of(p), calls, 2).front().kv_head_end, p.kv_heads);
+    paged_attention(kernel, shape_of(p), calls, batch_q.data(), cache.k.data(), cache.v.data(), batch_out.data());
+    expect_same(batch_out.data(), 0, len, "beside 40 decode tokens");
+  }
+
   for (int64_t block_size : {int64_t{1}, int64_t{32}}) {
     Problem q_problem = p;
     q_problem.block_size = block_size;
@@ -290,6 +306,42 @@ TEST_P(AttentionTest, OutputBitsDependOnlyOnTheToken) {
 }
 
 INSTANTIATE_TEST_SUITE_P(Kernels, AttentionTest, ::testing::ValuesIn(all_cases()), case_name);
+
+// Every (sequence, token, KV head) lands in exactly one item; items take
+// every KV head once there are 4 query blocks per thread, and run the
+// costliest first.
+TEST(AttentionPlanTest, CoversEveryTokenAndHeadOnce) {
+  const AttentionShape shape{12, 4, 64, 16, DType::BF16};
+  const std::vector<BlockId> table(64, 0);
+  for (const int64_t decodes : {int64_t{3}, int64_t{40}}) {
+    std::vector<AttentionSequence> seqs = {{0, 70, 10, table}};  // a prefill chunk: 3 query blocks
+    for (int64_t i = 0; i < decodes; ++i) seqs.push_back({70 + i, 1, 5 * i, table});
+    const int64_t query_blocks = 3 + decodes;
+    for (const int threads : {1, 2, 8, 64}) {
+      const auto items = plan_attention_items(shape, seqs, threads);
+      const int64_t heads_per_item = query_blocks >= 4 * threads ? shape.num_kv_heads : 1;
+      std::vector<int> seen(seqs.size() * 70 * shape.num_kv_heads, 0);
+      for (const auto& item : items) {
+        EXPECT_EQ(item.kv_head_end - item.kv_head_begin, heads_per_item);
+        EXPECT_LE(item.token_end - item.token_begin, kAttentionQueryBlock);
+        const auto index = item.sequence - seqs.data();
+        for (int64_t t = item.token_begin; t < item.token_end; ++t) {
+          for (int64_t h = item.kv_head_begin; h < item.kv_head_end; ++h) ++seen[(index * 70 + t) * shape.num_kv_heads + h];
+        }
+      }
+      for (size_t i = 0; i < seqs.size(); ++i) {
+        for (int64_t t = 0; t < 70; ++t) {
+          for (int64_t h = 0; h < shape.num_kv_heads; ++h) {
+            EXPECT_EQ(seen[(i * 70 + t) * shape.num_kv_heads + h], t < seqs[i].num_tokens ? 1 : 0)
+                << "sequence " << i << " token " << t << " head " << h << " threads " << threads;
+          }
+        }
+      }
+      auto cost = [](const AttentionItem& i) { return (i.token_end - i.token_begin) * (i.sequence->start_position + i.token_end); };
+      EXPECT_TRUE(std::is_sorted(items.begin(), items.end(), [&](const auto& a, const auto& b) { return cost(a) > cost(b); }));
+    }
+  }
+}
 
 // Both kernels agree to float rounding: the choice between them changes
 // bits, never results.
