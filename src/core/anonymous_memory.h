@@ -3,9 +3,10 @@
 // advised for transparent huge pages (MADV_HUGEPAGE), which Debian's default
 // `madvise` mode grants only on request. With 4 KiB pages the hardware
 // prefetcher stops at every page boundary and every page costs a TLB walk:
-// here that loses 5-18% of a sequential read and 20-30% of the 2 KiB runs
-// that paged attention reads (docs/PERFORMANCE.md). Pages are committed as
-// they are first written; where THP is off the advice is ignored.
+// here paged-attention reads ran 25-40% slower (bench_kv_read) and a
+// batch-1 decode step ~10% slower (docs/PERFORMANCE.md). Pages are
+// committed as they are first written; where THP is off the advice is
+// ignored.
 #pragma once
 
 #include <cstddef>
