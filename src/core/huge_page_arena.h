@@ -2,9 +2,10 @@
 // streamed every step: the packed weights. It hands out 64-byte-aligned,
 // zero-filled pieces of AnonymousMemory chunks, so that tensors smaller
 // than a huge page (all of smollm135m's) still sit in huge pages, side by
-// side: with each tensor in its own 4 KiB-page allocation a batch-1 decode
-// step took 15.4-16.0 ms, with the weights in huge pages 13.0-15.2 ms
-// (docs/PERFORMANCE.md). Nothing is freed before the arena. Not thread-safe.
+// side. With each tensor in its own 4 KiB-page allocation the median
+// batch-1 decode step was 13.8 ms, with the weights in huge pages 12.5 ms
+// (five alternated runs each). Nothing is freed before the arena. Not
+// thread-safe.
 #pragma once
 
 #include <cstddef>
