@@ -20,8 +20,9 @@ namespace llmbatch {
 
 class HugePageArena {
  public:
-  // `what` names the contents in the IoError thrown when memory runs out.
-  explicit HugePageArena(std::string what, size_t chunk_bytes = size_t{64} << 20);
+  // `what` names the contents, and `hint` says what to do, in the IoError
+  // thrown when memory runs out.
+  explicit HugePageArena(std::string what, std::string hint = {}, size_t chunk_bytes = size_t{64} << 20);
 
   // `bytes` zero-filled bytes, 64-byte aligned; a request larger than a
   // chunk gets a chunk of its own. Throws IoError when it cannot be mapped.
@@ -30,7 +31,7 @@ class HugePageArena {
   size_t bytes_allocated() const { return allocated_; }
 
  private:
-  std::string what_;
+  std::string what_, hint_;
   size_t chunk_bytes_;
   std::vector<AnonymousMemory> chunks_;
   size_t used_ = 0;  // bytes of chunks_.back() handed out

@@ -62,7 +62,8 @@ class CpuModel : public Backend {
   BackendOptions options_;
   DType embed_dtype_;
   std::vector<uint8_t> embed_;  // [vocab, hidden] in embed_dtype_
-  HugePageArena weights_arena_{"the packed weights"};  // the Linears' memory: outlives them
+  HugePageArena weights_arena_{"the packed weights",  // the Linears' memory: outlives them
+                               "free memory, or run fewer ranks per node"};
   std::vector<Layer> layers_;
   std::vector<float> final_norm_;
   std::unique_ptr<Linear> lm_head_;

@@ -11,7 +11,7 @@ namespace llmbatch {
 namespace {
 
 TEST(HugePageArenaTest, PiecesAreAlignedZeroFilledAndDisjoint) {
-  HugePageArena arena("test weights", size_t{4} << 20);
+  HugePageArena arena("test weights", "", size_t{4} << 20);
   const std::vector<size_t> sizes = {1, 100, 4096, 63, 3'000'000, 7};
   std::vector<std::span<uint8_t>> pieces;
   size_t total = 0;
@@ -31,14 +31,14 @@ TEST(HugePageArenaTest, PiecesAreAlignedZeroFilledAndDisjoint) {
 }
 
 TEST(HugePageArenaTest, SmallPiecesShareOneHugePageAlignedChunk) {
-  HugePageArena arena("test weights", size_t{4} << 20);
+  HugePageArena arena("test weights", "", size_t{4} << 20);
   const auto a = arena.allocate(1000), b = arena.allocate(1000);
   EXPECT_EQ(reinterpret_cast<uintptr_t>(a.data()) % kHugePageBytes, 0u);
   EXPECT_EQ(b.data(), a.data() + 1024);  // the next 64-byte boundary in the same chunk
 }
 
 TEST(HugePageArenaTest, RequestLargerThanAChunkGetsItsOwn) {
-  HugePageArena arena("test weights", size_t{1} << 20);
+  HugePageArena arena("test weights", "", size_t{1} << 20);
   const auto small = arena.allocate(10);
   const auto large = arena.allocate(size_t{3} << 20);
   ASSERT_EQ(large.size(), size_t{3} << 20);
@@ -48,13 +48,14 @@ TEST(HugePageArenaTest, RequestLargerThanAChunkGetsItsOwn) {
   EXPECT_EQ(arena.allocate(10).size(), 10u);
 }
 
-TEST(HugePageArenaTest, ExhaustionIsAnIoErrorNamingTheContents) {
-  HugePageArena arena("the packed weights");
+TEST(HugePageArenaTest, ExhaustionIsAnIoErrorNamingTheContentsAndTheRemedy) {
+  HugePageArena arena("the packed weights", "free some memory");
   try {
     arena.allocate(size_t{1} << 60);
     FAIL() << "no error";
   } catch (const IoError& e) {
     EXPECT_NE(std::string(e.what()).find("the packed weights"), std::string::npos) << e.what();
+    EXPECT_NE(std::string(e.what()).find("free some memory"), std::string::npos) << e.what();
   }
 }
 
