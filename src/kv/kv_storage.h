@@ -1,20 +1,22 @@
 // K and V arrays for a host backend, addressed by the block ids KvCache
-// hands out. Per layer, K and V are each
-//   [num_blocks, num_kv_heads, block_size, head_dim]   in layout.dtype (BF16 or F32):
-// blocks are head-major, so one KV head's rows of a block are one
-// contiguous run that attention streams (with token-major blocks it reads a
-// head_dim row out of every num_kv_heads, which the hardware prefetchers
-// follow badly: docs/backend.md). kv_row() is the one place that spells the
-// layout out. A device backend keeps its own storage with the same
-// addressing and the same bookkeeping.
+// hands out. Per layer, one array
+//   [num_blocks, 2 (K, V), num_kv_heads, block_size, head_dim]   in layout.dtype (BF16 or F32):
+// a block's K and then its V, each head-major, so one KV head's rows of a
+// block are one contiguous run, a block's heads follow one another, and its
+// V follows its K. Attention reads a block's K and V for every head as one
+// 12 KiB run (smollm135m) instead of scattered 2 KiB runs: random 2 KiB
+// runs read at a third of the bandwidth of that (docs/backend.md,
+// bench_kv_read). kv_row() is the one place that spells the layout out;
+// k_data() and v_data() are the layer's array and the same array one half
+// block on, so a row offset from kv_row() serves both. A device backend
+// keeps its own storage with the same addressing and the same bookkeeping.
 //
 // Memory: one AnonymousMemory mapping (huge pages), zero-filled and
 // committed page by page as it is first written (a 4 GiB cache costs
-// nothing until used). Every
-// layer's K and V array starts 64-byte aligned; a block is 64-byte aligned
-// when block_bytes() is a multiple of 64 (any head_dim that is a multiple
-// of 32). Slots no sequence has written read as zeros.
-// Not thread-safe for concurrent copy_block() on the same blocks.
+// nothing until used). Every layer's array starts 64-byte aligned; a K or V
+// block is 64-byte aligned when block_bytes() is a multiple of 64 (any
+// head_dim that is a multiple of 32). Slots no sequence has written read as
+// zeros. Not thread-safe for concurrent copy_block() on the same blocks.
 #pragma once
 
 #include <cstddef>
@@ -26,10 +28,11 @@
 
 namespace llmbatch {
 
-// First element of the K (or V) row of `kv_head` for the token in cache slot
-// `slot` (kv_slot()), in a layer's array laid out as above.
+// First element of the K row (from k_data()) or V row (from v_data()) of
+// `kv_head` for the token in cache slot `slot` (kv_slot()), in a layer's
+// array laid out as above.
 constexpr int64_t kv_row(int64_t slot, int64_t block_size, int64_t num_kv_heads, int64_t head_dim, int64_t kv_head) {
-  return ((slot / block_size * num_kv_heads + kv_head) * block_size + slot % block_size) * head_dim;
+  return ((slot / block_size * 2 * num_kv_heads + kv_head) * block_size + slot % block_size) * head_dim;
 }
 
 class KvStorage {
@@ -47,32 +50,33 @@ class KvStorage {
   size_t block_bytes() const { return block_bytes_; }
   size_t total_bytes() const { return total_bytes_; }
 
-  // A layer's whole K or V array: [num_blocks, num_kv_heads, block_size, head_dim].
-  void* k_data(int64_t layer) { return array(2 * layer); }
-  void* v_data(int64_t layer) { return array(2 * layer + 1); }
-  const void* k_data(int64_t layer) const { return array(2 * layer); }
-  const void* v_data(int64_t layer) const { return array(2 * layer + 1); }
+  // Where kv_row() offsets start in a layer's array: its K rows from
+  // k_data(), its V rows from v_data() (block_bytes() further on).
+  void* k_data(int64_t layer) { return array(layer); }
+  void* v_data(int64_t layer) { return array(layer) + block_bytes_; }
+  const void* k_data(int64_t layer) const { return array(layer); }
+  const void* v_data(int64_t layer) const { return array(layer) + block_bytes_; }
 
   // One block of a layer's K or V: [num_kv_heads, block_size, head_dim].
-  void* k_block(int64_t layer, BlockId block) { return block_in(2 * layer, block); }
-  void* v_block(int64_t layer, BlockId block) { return block_in(2 * layer + 1, block); }
-  const void* k_block(int64_t layer, BlockId block) const { return block_in(2 * layer, block); }
-  const void* v_block(int64_t layer, BlockId block) const { return block_in(2 * layer + 1, block); }
+  void* k_block(int64_t layer, BlockId block) { return block_in(layer, block); }
+  void* v_block(int64_t layer, BlockId block) { return block_in(layer, block) + block_bytes_; }
+  const void* k_block(int64_t layer, BlockId block) const { return block_in(layer, block); }
+  const void* v_block(int64_t layer, BlockId block) const { return block_in(layer, block) + block_bytes_; }
 
   // Copies block `src` onto `dst` in every layer's K and V (copy-on-write);
   // src == dst is a bug.
   void copy_block(BlockId src, BlockId dst);
 
  private:
-  // Array i: K of layer i / 2 when i is even, V when odd.
-  uint8_t* array(int64_t i) const;
-  uint8_t* block_in(int64_t i, BlockId block) const;
+  uint8_t* array(int64_t layer) const;
+  // The block's K, followed by its V.
+  uint8_t* block_in(int64_t layer, BlockId block) const;
 
   KvLayout layout_;
   int64_t num_blocks_;
   int64_t block_size_;
   size_t block_bytes_ = 0;
-  size_t array_stride_ = 0;  // bytes between arrays, rounded up to 64
+  size_t array_stride_ = 0;  // bytes between layers' arrays, rounded up to 64
   size_t total_bytes_ = 0;
   AnonymousMemory memory_;
 };

@@ -57,29 +57,33 @@ struct PagedSequence {
 };
 
 void store(const Problem& p, const std::vector<float>& src, const std::vector<BlockId>& table, int64_t len,
-           std::vector<uint8_t>& cache) {
+           uint8_t* cache) {
   const int64_t row = p.kv_heads * p.head_dim;
   const size_t elem = dtype_size(p.kv_dtype);
   for (int64_t pos = 0; pos < len; ++pos) {
     const int64_t slot = kv_slot(table, p.block_size, pos);
     for (int64_t h = 0; h < p.kv_heads; ++h) {
       const int64_t at = kv_row(slot, p.block_size, p.kv_heads, p.head_dim, h);
-      dtype_from_f32(p.kv_dtype, &src[pos * row + h * p.head_dim], cache.data() + at * elem, p.head_dim);
+      dtype_from_f32(p.kv_dtype, &src[pos * row + h * p.head_dim], cache + at * elem, p.head_dim);
     }
   }
 }
 
 // A cache of `num_blocks` blocks and a block allocator handing out shuffled ids.
 struct Cache {
-  std::vector<uint8_t> k, v;
+  std::vector<uint8_t> kv;  // [num_blocks, 2 (K, V), kv_heads, block_size, head_dim], as KvStorage's layers
+  uint8_t* k = nullptr;     // where kv_row() offsets start: K rows
+  uint8_t* v = nullptr;     // and V rows, one half block on
   std::vector<BlockId> free_blocks;
 
   Cache(const Problem& p, int64_t num_blocks, std::mt19937& rng)
-      : k(num_blocks * p.block_size * p.kv_heads * p.head_dim * dtype_size(p.kv_dtype)), v(k.size()),
-        free_blocks(num_blocks) {
+      : kv(2 * num_blocks * p.block_size * p.kv_heads * p.head_dim * dtype_size(p.kv_dtype)),
+        k(kv.data()), v(kv.data() + kv.size() / num_blocks / 2), free_blocks(num_blocks) {
     std::iota(free_blocks.begin(), free_blocks.end(), 0);
     std::shuffle(free_blocks.begin(), free_blocks.end(), rng);
   }
+  Cache(const Cache&) = delete;
+  Cache& operator=(const Cache&) = delete;
 
   // A sequence of `len` random positions, stored.
   PagedSequence add(const Problem& p, int64_t len, std::mt19937& rng) {
@@ -191,7 +195,7 @@ TEST_P(AttentionTest, MatchesNaiveSoftmaxAttention) {
   }
   const std::vector<float> q = random_q(rows * qrow, 5);
   std::vector<float> out(rows * qrow);
-  paged_attention(kernel, shape_of(p), calls, q.data(), cache.k.data(), cache.v.data(), out.data());
+  paged_attention(kernel, shape_of(p), calls, q.data(), cache.k, cache.v, out.data());
   for (size_t i = 0; i < layout.size(); ++i) {
     const auto [start, n] = layout[i];
     const auto ref = naive(p, q.data() + calls[i].first_row * qrow, seqs[i], start, n);
@@ -218,7 +222,7 @@ TEST_P(AttentionTest, PeakedSoftmaxStaysAccurate) {
   for (auto& x : q) x *= boost / std::sqrt(float(p.head_dim)) * 4;
   const AttentionSequence call{0, 4, len - 4, s.table};
   std::vector<float> out(4 * qrow);
-  paged_attention(kernel, shape_of(p), {&call, 1}, q.data(), cache.k.data(), cache.v.data(), out.data());
+  paged_attention(kernel, shape_of(p), {&call, 1}, q.data(), cache.k, cache.v, out.data());
   const auto ref = naive(p, q.data(), s, len - 4, 4);
   for (int64_t e = 0; e < 4 * qrow; ++e) ASSERT_NEAR(out[e], ref[e], 1e-4) << "element " << e;
 }
@@ -242,7 +246,7 @@ TEST_P(AttentionTest, OutputBitsDependOnlyOnTheToken) {
   std::vector<float> alone(len * qrow);
   for (int64_t pos = 0; pos < len; ++pos) {
     const AttentionSequence single{0, 1, pos, s.table};
-    paged_attention(kernel, shape_of(p), {&single, 1}, q.data() + pos * qrow, cache.k.data(), cache.v.data(),
+    paged_attention(kernel, shape_of(p), {&single, 1}, q.data() + pos * qrow, cache.k, cache.v,
                     alone.data() + pos * qrow);
   }
   auto expect_same = [&](const float* got, int64_t first, int64_t n, const std::string& what) {
@@ -254,7 +258,7 @@ TEST_P(AttentionTest, OutputBitsDependOnlyOnTheToken) {
 
   std::vector<float> out(len * qrow);
   const AttentionSequence whole{0, len, 0, s.table};
-  paged_attention(kernel, shape_of(p), {&whole, 1}, q.data(), cache.k.data(), cache.v.data(), out.data());
+  paged_attention(kernel, shape_of(p), {&whole, 1}, q.data(), cache.k, cache.v, out.data());
   expect_same(out.data(), 0, len, "whole prompt");
 
   for (int64_t chunk : {1, 7, 16, 64}) {
@@ -266,7 +270,7 @@ TEST_P(AttentionTest, OutputBitsDependOnlyOnTheToken) {
       const std::vector<AttentionSequence> calls = {
           {0, 2, 43, other1.table}, {2, n, begin, s.table}, {2 + n, 1, 2, other2.table}};
       std::vector<float> batch_out(batch_q.size());
-      paged_attention(kernel, shape_of(p), calls, batch_q.data(), cache.k.data(), cache.v.data(), batch_out.data());
+      paged_attention(kernel, shape_of(p), calls, batch_q.data(), cache.k, cache.v, batch_out.data());
       expect_same(batch_out.data() + 2 * qrow, begin, n, "chunk " + std::to_string(chunk));
     }
   }
@@ -282,7 +286,7 @@ TEST_P(AttentionTest, OutputBitsDependOnlyOnTheToken) {
     batch_q.insert(batch_q.end(), noise.begin(), noise.begin() + 40 * qrow);
     std::vector<float> batch_out(batch_q.size());
     ASSERT_EQ(plan_attention_items(shape_of(p), calls, 2).front().kv_head_end, p.kv_heads);
-    paged_attention(kernel, shape_of(p), calls, batch_q.data(), cache.k.data(), cache.v.data(), batch_out.data());
+    paged_attention(kernel, shape_of(p), calls, batch_q.data(), cache.k, cache.v, batch_out.data());
     expect_same(batch_out.data(), 0, len, "beside 40 decode tokens");
   }
 
@@ -299,7 +303,7 @@ TEST_P(AttentionTest, OutputBitsDependOnlyOnTheToken) {
     store(q_problem, s.k, moved.table, len, other_cache.k);
     store(q_problem, s.v, moved.table, len, other_cache.v);
     const AttentionSequence call{0, len, 0, moved.table};
-    paged_attention(kernel, shape_of(q_problem), {&call, 1}, q.data(), other_cache.k.data(), other_cache.v.data(),
+    paged_attention(kernel, shape_of(q_problem), {&call, 1}, q.data(), other_cache.k, other_cache.v,
                     out.data());
     expect_same(out.data(), 0, len, "block size " + std::to_string(block_size));
   }
@@ -355,9 +359,9 @@ TEST(AttentionKernelTest, KernelsAgree) {
   const std::vector<float> q = random_q(len * qrow, 29);
   std::vector<float> portable(len * qrow), avx2(len * qrow);
   const AttentionSequence call{0, len, 0, s.table};
-  paged_attention(AttentionKernel::Portable, shape_of(p), {&call, 1}, q.data(), cache.k.data(), cache.v.data(),
+  paged_attention(AttentionKernel::Portable, shape_of(p), {&call, 1}, q.data(), cache.k, cache.v,
                   portable.data());
-  paged_attention(AttentionKernel::Avx2, shape_of(p), {&call, 1}, q.data(), cache.k.data(), cache.v.data(),
+  paged_attention(AttentionKernel::Avx2, shape_of(p), {&call, 1}, q.data(), cache.k, cache.v,
                   avx2.data());
   for (int64_t e = 0; e < len * qrow; ++e) ASSERT_NEAR(avx2[e], portable[e], 1e-5) << e;
 }

@@ -61,9 +61,12 @@ TEST_P(KvStorageTest, LayoutAndAlignment) {
   for (int64_t l = 0; l < 2; ++l) {
     EXPECT_EQ(reinterpret_cast<uintptr_t>(st.k_data(l)) % 64, 0u);
     EXPECT_EQ(reinterpret_cast<uintptr_t>(st.v_data(l)) % 64, 0u);
+    EXPECT_EQ(st.v_data(l), static_cast<uint8_t*>(st.k_data(l)) + st.block_bytes());
     for (BlockId b = 0; b < 5; ++b) {
-      EXPECT_EQ(st.k_block(l, b), static_cast<uint8_t*>(st.k_data(l)) + b * st.block_bytes());
-      EXPECT_EQ(st.v_block(l, b), static_cast<uint8_t*>(st.v_data(l)) + b * st.block_bytes());
+      // A block's K, then its V, then the next block's K.
+      EXPECT_EQ(st.k_block(l, b), static_cast<uint8_t*>(st.k_data(l)) + 2 * b * st.block_bytes());
+      EXPECT_EQ(st.v_block(l, b), static_cast<uint8_t*>(st.k_block(l, b)) + st.block_bytes());
+      EXPECT_EQ(st.v_block(l, b), static_cast<uint8_t*>(st.v_data(l)) + 2 * b * st.block_bytes());
       EXPECT_EQ(reinterpret_cast<uintptr_t>(st.k_block(l, b)) % 64, 0u);
       const KvStorage& cst = st;
       EXPECT_EQ(cst.k_block(l, b), st.k_block(l, b));
@@ -72,24 +75,28 @@ TEST_P(KvStorageTest, LayoutAndAlignment) {
   }
 }
 
-// Head-major blocks: a head's rows of a block are one run of block_size
-// rows, the runs of a block's heads follow each other, and every (slot,
-// head) row lies inside its own block.
-TEST(KvRowTest, HeadRowsOfABlockAreContiguous) {
-  const int64_t bs = 4, heads = 3, hd = 8;
-  std::vector<int> seen(5 * bs * heads, 0);
+// Head-major blocks with K and V side by side: a head's rows of a block are
+// one run of block_size rows, the runs of a block's heads follow each other,
+// every (slot, head) row lies in the first (K) half of its own block, and
+// the same offsets one half block on (V) fill the other half: K and V rows
+// together cover the array once.
+TEST(KvRowTest, HeadRowsOfABlockAreContiguousAndVFollowsK) {
+  const int64_t bs = 4, heads = 3, hd = 8, half = bs * heads * hd;
+  std::vector<int> seen(5 * 2 * bs * heads, 0);
   for (int64_t slot = 0; slot < 5 * bs; ++slot) {
     for (int64_t h = 0; h < heads; ++h) {
       const int64_t row = kv_row(slot, bs, heads, hd, h);
       ASSERT_EQ(row % hd, 0);
-      EXPECT_EQ(row / (bs * heads * hd), slot / bs) << "slot " << slot << " head " << h << ": outside its block";
+      EXPECT_EQ(row / (2 * half), slot / bs) << "slot " << slot << " head " << h << ": outside its block";
+      EXPECT_LT(row % (2 * half), half) << "slot " << slot << " head " << h << ": K row in the V half";
       if (slot % bs > 0) {
         EXPECT_EQ(row - kv_row(slot - 1, bs, heads, hd, h), hd) << "slot " << slot;
       }
       if (h > 0) {
         EXPECT_EQ(row - kv_row(slot, bs, heads, hd, h - 1), bs * hd) << "slot " << slot;
       }
-      ++seen[row / hd];
+      ++seen[row / hd];           // K
+      ++seen[(row + half) / hd];  // V, from v_data() = k_data() + one half block
     }
   }
   EXPECT_EQ(std::count(seen.begin(), seen.end(), 1), static_cast<int64_t>(seen.size())) << "rows overlap or leave gaps";
