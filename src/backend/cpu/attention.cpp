@@ -20,7 +20,9 @@ std::vector<AttentionItem> plan_attention_items(const AttentionShape& shape,
   for (const auto& seq : sequences) {
     for (int64_t begin = 0; begin < seq.num_tokens; begin += kAttentionQueryBlock) {
       const int64_t end = std::min(seq.num_tokens, begin + kAttentionQueryBlock);
-      for (int64_t h = 0; h < shape.num_kv_heads; h += heads_per_item) items.push_back({&seq, h, h + heads_per_item, begin, end});
+      for (int64_t h = 0; h < shape.num_kv_heads; h += heads_per_item) {
+        items.push_back({&seq, h, h + heads_per_item, begin, end});
+      }
     }
   }
   // Tokens × keys read: the dynamic schedule ends even when the largest go first.

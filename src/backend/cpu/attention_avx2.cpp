@@ -275,7 +275,8 @@ LLMBATCH_AVX2 void attend(const AttentionShape& s, const AttentionItem& item, co
   const int64_t last_position = seq.start_position + item.token_end - 1;
   // Rows are located for the item's first KV head; another head's rows of
   // the same block lie head_stride elements further on.
-  const int64_t head_stride = kv_row(0, s.block_size, s.num_kv_heads, hd, 1) - kv_row(0, s.block_size, s.num_kv_heads, hd, 0);
+  const int64_t head_stride =
+      kv_row(0, s.block_size, s.num_kv_heads, hd, 1) - kv_row(0, s.block_size, s.num_kv_heads, hd, 0);
   auto row_offset = [&](int64_t h, int64_t r) {
     return (seq.first_row + item.token_begin + r / group) * row_stride +
            ((item.kv_head_begin + h) * group + r % group) * hd;
@@ -319,7 +320,9 @@ LLMBATCH_AVX2 void attend(const AttentionShape& s, const AttentionItem& item, co
     const int64_t first_row = std::max<int64_t>(0, tile_begin - first_position) * group;
     const int64_t score_calls = heads * ((rows - first_row + kScoreRows - 1) / kScoreRows) * (padded_n / kKeys);
     TilePrefetch<T> prefetch(tiles[t ^ 1], heads, head_stride, hd, score_calls);
-    for (int64_t r = first_row; r < rows; ++r) w.visible[r] = std::min(tile_n, first_position + r / group + 1 - tile_begin);
+    for (int64_t r = first_row; r < rows; ++r) {
+      w.visible[r] = std::min(tile_n, first_position + r / group + 1 - tile_begin);
+    }
 
     for (int64_t h = 0; h < heads; ++h) {
       const int64_t shift = h * head_stride;

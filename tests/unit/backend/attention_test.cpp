@@ -330,7 +330,9 @@ TEST(AttentionPlanTest, CoversEveryTokenAndHeadOnce) {
         EXPECT_LE(item.token_end - item.token_begin, kAttentionQueryBlock);
         const auto index = item.sequence - seqs.data();
         for (int64_t t = item.token_begin; t < item.token_end; ++t) {
-          for (int64_t h = item.kv_head_begin; h < item.kv_head_end; ++h) ++seen[(index * 70 + t) * shape.num_kv_heads + h];
+          for (int64_t h = item.kv_head_begin; h < item.kv_head_end; ++h) {
+            ++seen[(index * 70 + t) * shape.num_kv_heads + h];
+          }
         }
       }
       for (size_t i = 0; i < seqs.size(); ++i) {
@@ -341,8 +343,11 @@ TEST(AttentionPlanTest, CoversEveryTokenAndHeadOnce) {
           }
         }
       }
-      auto cost = [](const AttentionItem& i) { return (i.token_end - i.token_begin) * (i.sequence->start_position + i.token_end); };
-      EXPECT_TRUE(std::is_sorted(items.begin(), items.end(), [&](const auto& a, const auto& b) { return cost(a) > cost(b); }));
+      auto cost = [](const AttentionItem& i) {
+        return (i.token_end - i.token_begin) * (i.sequence->start_position + i.token_end);
+      };
+      EXPECT_TRUE(std::is_sorted(items.begin(), items.end(),
+                                 [&](const auto& a, const auto& b) { return cost(a) > cost(b); }));
     }
   }
 }
