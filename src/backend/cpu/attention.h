@@ -51,9 +51,10 @@ enum class AttentionKernel { Portable, Avx2 };
 AttentionKernel attention_kernel(const AttentionShape& shape);
 const char* attention_kernel_name(AttentionKernel kernel);
 
-// q, out: [rows, num_heads * head_dim] f32. k_cache, v_cache: one layer's
-// [num_blocks, num_kv_heads, block_size, head_dim] arrays in kv_dtype, which
-// already hold this step's keys and values. Runs attention_kernel(shape).
+// q, out: [rows, num_heads * head_dim] f32. k_cache, v_cache: where one
+// layer's kv_row() offsets of K and of V start (KvStorage's k_data() and
+// v_data()), in kv_dtype, already holding this step's keys and values. Runs
+// attention_kernel(shape).
 void paged_attention(const AttentionShape& shape, std::span<const AttentionSequence> sequences, const float* q,
                      const void* k_cache, const void* v_cache, float* out);
 // The same with a given kernel (tests compare them); throws InternalError

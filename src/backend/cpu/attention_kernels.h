@@ -5,8 +5,8 @@
 // its position and the cache alone, in an order fixed by the position.
 //
 // Both take q, out: [rows, num_heads * head_dim] f32 and one layer's
-// k_cache, v_cache: [num_blocks, num_kv_heads, block_size, head_dim] in
-// shape.kv_dtype.
+// k_cache, v_cache in shape.kv_dtype: where kv_row() offsets of K and of V
+// start (KvStorage's k_data() and v_data()).
 #pragma once
 
 #include <cstdint>
