@@ -5,8 +5,8 @@
 // prefetcher stops at every page boundary and every page costs a TLB walk:
 // here paged-attention reads ran 25-40% slower (bench_kv_read) and a
 // batch-1 decode step ~10% slower (docs/PERFORMANCE.md). Pages are
-// committed as they are first written; where THP is off the advice is
-// ignored.
+// committed as they are first written, 2 MiB at a time where the kernel
+// grants huge pages; where THP is off the advice is ignored.
 #pragma once
 
 #include <cstddef>
