@@ -52,16 +52,15 @@ int main(int argc, char** argv) {
   const int64_t num_blocks = blocks_per_sequence * (shared ? 1 : sequences);
   const int64_t layer_elems = num_blocks * block_size * c.num_key_value_heads * c.head_dim;
 
-  // Random bf16 K and V in [0.5, 2), in the engine's own KV storage.
+  // Random bf16 K and V in [0.5, 2), in the engine's own KV storage: one
+  // array per layer, every block's K then its V.
   KvStorage storage(kv_layout_of(c, DType::BF16), num_blocks, block_size);
   std::mt19937 rng(1);
   std::uniform_real_distribution<float> value(0.5f, 2.0f);
-  std::vector<float> random_row(layer_elems);
+  std::vector<float> random_layer(2 * layer_elems);
   for (int64_t l = 0; l < c.num_hidden_layers; ++l) {
-    for (void* cache : {storage.k_data(l), storage.v_data(l)}) {
-      for (auto& x : random_row) x = value(rng);
-      dtype_from_f32(DType::BF16, random_row.data(), cache, layer_elems);
-    }
+    for (auto& x : random_layer) x = value(rng);
+    dtype_from_f32(DType::BF16, random_layer.data(), storage.k_data(l), random_layer.size());
   }
   // Block ids handed out in a shuffled order, as a long-running pool does.
   std::vector<BlockId> ids(num_blocks);
