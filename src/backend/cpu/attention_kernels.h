@@ -26,12 +26,13 @@ struct AttentionItem {
 };
 
 // The step's items, the costliest first: (sequence, block of
-// kAttentionQueryBlock tokens) with every KV head, so that an item reads a
-// block's K and V as runs of num_kv_heads head rows rather than one head's
-// 2 KiB (random 2 KiB runs read at ~10 GB/s here, 8 KiB runs at ~17:
-// docs/PERFORMANCE.md); one KV head per item when there are fewer than
-// 4 * `threads` such blocks, to keep the threads busy. Bits never depend on
-// the cut: each (token, head) row is computed alone.
+// kAttentionQueryBlock tokens) with every KV head, so that an item reads
+// each block's K and V, every head, as one run (12 KiB for smollm135m)
+// rather than one head's 2 KiB of K and 2 KiB of V (bench_kv_read: random
+// 2 KiB runs at 6-9 GB/s here, 6 KiB runs at 10-13, adjacent K and V ~30%
+// more: docs/PERFORMANCE.md); one KV head per item when there are fewer
+// than 4 * `threads` such blocks, to keep the threads busy. Bits never
+// depend on the cut: each (token, head) row is computed alone.
 std::vector<AttentionItem> plan_attention_items(const AttentionShape& shape,
                                                 std::span<const AttentionSequence> sequences, int threads);
 
