@@ -115,18 +115,20 @@ __attribute__((target("avx2,fma"))) inline void load_step(const T* panel, int64_
 // Every output is one accumulator updated by fma(x[k], w[k], acc) for
 // k = 0 .. in-1 in order: the same operations whatever R is. Meanwhile
 // `prefetch.lines` cache lines from `prefetch.bytes` (a share of the next
-// panel) are requested, as many per k pair as the pair occupies.
+// panel) are requested, spread evenly over the k pairs.
 template <int R, typename T>
 __attribute__((target("avx2,fma"))) void kernel_avx2(const float* xp, const T* panel, int64_t in,
                                                      const Prefetch& prefetch, const TileOut& out) {
   LLMBATCH_ACC_ROW(0) LLMBATCH_ACC_ROW(1) LLMBATCH_ACC_ROW(2)
   LLMBATCH_ACC_ROW(3) LLMBATCH_ACC_ROW(4) LLMBATCH_ACC_ROW(5)
-  constexpr int64_t kPairLines = 2 * kLinearPanel * sizeof(T) / 64;  // cache lines of a k pair: 1 bf16, 2 f32
+  // The lines go out evenly over the k pairs, `prefetch.lines` per `pairs`
+  // (Bresenham): requests bunched at the start would leave memory idle for
+  // the rest of the tile.
+  const int64_t pairs = std::max<int64_t>(1, in / 2);
+  int64_t line = 0, owed = 0;
   int64_t k = 0;
   for (; k + 2 <= in; k += 2) {
-    for (int64_t line = k / 2 * kPairLines; line < (k / 2 + 1) * kPairLines && line < prefetch.lines; ++line) {
-      _mm_prefetch(prefetch.bytes + line * 64, _MM_HINT_T0);
-    }
+    for (owed += prefetch.lines; owed >= pairs; owed -= pairs) _mm_prefetch(prefetch.bytes + 64 * line++, _MM_HINT_T0);
     LLMBATCH_FMA_STEP(k, false)
     LLMBATCH_FMA_STEP(k + 1, true)
   }
@@ -262,9 +264,12 @@ void Linear::forward_packed(const float* x, int64_t rows, float* y) const {
       const T* panel = panels + p * panel_elems_;
       const int64_t ncols = std::min(kLinearPanel, out_ - p * kLinearPanel);
       for (int64_t t = 0; t < tiles; ++t) {
-        // Each tile requests its share of the next panel, so that fetching
-        // it from memory overlaps all of this panel's work.
-        const int64_t first = panel_lines * t / tiles, last = panel_lines * (t + 1) / tiles;
+        // Each tile requests a share of the next panel in proportion to its
+        // rows, so that fetching it from memory overlaps all of this
+        // panel's work evenly.
+        const int64_t rows_before = t * kTileRows;
+        const int64_t first = panel_lines * rows_before / n;
+        const int64_t last = panel_lines * (rows_before + tile_rows(n, t)) / n;
         const Prefetch prefetch{reinterpret_cast<const char*>(panel + panel_elems_) + first * 64,
                                 p + 1 < panels_ ? last - first : 0};
         const TileOut out{y + (r0 + t * kTileRows) * out_ + p * kLinearPanel, out_, ncols};
