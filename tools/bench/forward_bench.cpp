@@ -4,7 +4,7 @@
 // through the engine's own kernel in the same process, so the ratios mean
 // something on whatever machine runs it.
 //
-//   bench_forward --preset smollm135m [--threads 2] [--steps 8] [--models DIR]
+//   bench_forward --preset smollm135m [--threads 2] [--steps 8] [--batches 1,16,64] [--models DIR]
 //
 // Prints one line per measurement; tools/bench/forward.sh runs the presets.
 #include <chrono>
@@ -96,7 +96,9 @@ int main(int argc, char** argv) {
   CLI::App app{"forward-pass benchmark"};
   std::string preset = "smollm135m", models_dir = "out/bench-models";
   int threads = 2, steps = 8;
+  std::vector<int64_t> batches = {1, 16, 64};
   app.add_option("--preset", preset);
+  app.add_option("--batches", batches, "decode batch sizes")->delimiter(',');
   app.add_option("--threads", threads);
   app.add_option("--steps", steps);
   app.add_option("--models", models_dir);
@@ -105,7 +107,6 @@ int main(int argc, char** argv) {
 
   const ModelDir model = model_dir_open(ensure_model(preset, models_dir));
   const ModelConfig& c = model.config;
-  const std::vector<int64_t> batches = {1, 16, 64};
   BackendOptions options;
   options.block_size = kBlockSize;
   options.max_model_len = kContext + steps + 8;
