@@ -7,6 +7,7 @@
 //   bench_forward --preset smollm135m [--threads 2] [--steps 8] [--batches 1,16,64] [--models DIR]
 //
 // Prints one line per measurement; tools/bench/forward.sh runs the presets.
+#include <algorithm>
 #include <chrono>
 #include <cstdio>
 #include <filesystem>
@@ -98,7 +99,7 @@ int main(int argc, char** argv) {
   int threads = 2, steps = 8;
   std::vector<int64_t> batches = {1, 16, 64};
   app.add_option("--preset", preset);
-  app.add_option("--batches", batches, "decode batch sizes")->delimiter(',');
+  app.add_option("--batches", batches, "decode batch sizes")->delimiter(',')->check(CLI::PositiveNumber);
   app.add_option("--threads", threads);
   app.add_option("--steps", steps);
   app.add_option("--models", models_dir);
@@ -110,7 +111,8 @@ int main(int argc, char** argv) {
   BackendOptions options;
   options.block_size = kBlockSize;
   options.max_model_len = kContext + steps + 8;
-  options.num_blocks = (batches.back() + 1) * ((options.max_model_len + kBlockSize - 1) / kBlockSize);
+  const int64_t largest_batch = *std::max_element(batches.begin(), batches.end());
+  options.num_blocks = (largest_batch + 1) * ((options.max_model_len + kBlockSize - 1) / kBlockSize);
   options.threads = threads;
   CpuModel backend(c, MappedWeightSet(model.tensors), options);
   const DType onednn_compute = linear_compute_dtype(DType::BF16, DType::BF16);
