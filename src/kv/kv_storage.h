@@ -14,10 +14,11 @@
 // Memory: one AnonymousMemory mapping (huge pages), zero-filled and
 // committed page by page as it is first written (a 4 GiB cache costs
 // nothing until used; with huge pages a page is 2 MiB, so the first write
-// into a layer's array commits up to 2 MiB around it). Every layer's array starts 64-byte aligned; a K or V
-// block is 64-byte aligned when block_bytes() is a multiple of 64 (any
-// head_dim that is a multiple of 32). Slots no sequence has written read as
-// zeros. Not thread-safe for concurrent copy_block() on the same blocks.
+// into a layer's array commits up to 2 MiB around it). Every layer's array
+// starts 64-byte aligned; a K or V block is 64-byte aligned when
+// block_bytes() is a multiple of 64 (any head_dim that is a multiple of
+// 32). Slots no sequence has written read as zeros. Not thread-safe for
+// concurrent copy_block() on the same blocks.
 #pragma once
 
 #include <cstddef>
