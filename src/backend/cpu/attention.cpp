@@ -11,24 +11,53 @@
 #include "core/error.h"
 
 namespace llmbatch {
-std::vector<AttentionItem> plan_attention_items(const AttentionShape& shape,
-                                                std::span<const AttentionSequence> sequences, int threads) {
-  int64_t query_blocks = 0;
-  for (const auto& seq : sequences) query_blocks += (seq.num_tokens + kAttentionQueryBlock - 1) / kAttentionQueryBlock;
-  const int64_t heads_per_item = query_blocks >= 4 * int64_t{threads} ? shape.num_kv_heads : 1;
-  std::vector<AttentionItem> items;
+AttentionPlan plan_attention(const AttentionShape& shape, std::span<const AttentionSequence> sequences, int threads) {
+  AttentionPlan plan;
   for (const auto& seq : sequences) {
     for (int64_t begin = 0; begin < seq.num_tokens; begin += kAttentionQueryBlock) {
-      const int64_t end = std::min(seq.num_tokens, begin + kAttentionQueryBlock);
-      for (int64_t h = 0; h < shape.num_kv_heads; h += heads_per_item) {
-        items.push_back({&seq, h, h + heads_per_item, begin, end});
-      }
+      plan.pieces.push_back({&seq, begin, std::min(seq.num_tokens, begin + kAttentionQueryBlock)});
     }
   }
+  // Sequences that share blocks side by side: block tables in lexicographic
+  // order put every set of sequences sharing a prefix of blocks together.
+  std::stable_sort(plan.pieces.begin(), plan.pieces.end(), [](const AttentionPiece& a, const AttentionPiece& b) {
+    return std::ranges::lexicographical_compare(a.sequence->block_table, b.sequence->block_table);
+  });
+  auto tokens = [](const AttentionPiece& p) { return p.token_end - p.token_begin; };
+  auto first_block = [](const AttentionPiece& p) { return p.sequence->block_table.front(); };
+  // Runs of pieces sharing a first block, each cut into the fewest items of
+  // up to kAttentionQueryBlock tokens, of about equal size.
+  std::vector<std::span<const AttentionPiece>> groups;
+  for (size_t run = 0; run < plan.pieces.size();) {
+    size_t run_end = run;
+    int64_t run_tokens = 0;
+    for (; run_end < plan.pieces.size() && first_block(plan.pieces[run_end]) == first_block(plan.pieces[run]); ++run_end) {
+      run_tokens += tokens(plan.pieces[run_end]);
+    }
+    const int64_t target = run_tokens / ((run_tokens + kAttentionQueryBlock - 1) / kAttentionQueryBlock);
+    for (size_t begin = run; begin < run_end;) {
+      size_t end = begin + 1;
+      int64_t n = tokens(plan.pieces[begin]);
+      for (; end < run_end && n < target && n + tokens(plan.pieces[end]) <= kAttentionQueryBlock; ++end) {
+        n += tokens(plan.pieces[end]);
+      }
+      groups.emplace_back(plan.pieces.data() + begin, end - begin);
+      begin = end;
+    }
+    run = run_end;
+  }
+  const int64_t heads_per_item = std::ssize(groups) >= 4 * int64_t{threads} ? shape.num_kv_heads : 1;
+  for (const auto& group : groups) {
+    for (int64_t h = 0; h < shape.num_kv_heads; h += heads_per_item) plan.items.push_back({group, h, h + heads_per_item});
+  }
   // Tokens × keys read: the dynamic schedule ends even when the largest go first.
-  auto cost = [](const AttentionItem& i) { return (i.token_end - i.token_begin) * (i.sequence->start_position + i.token_end); };
-  std::stable_sort(items.begin(), items.end(), [&](const auto& a, const auto& b) { return cost(a) > cost(b); });
-  return items;
+  auto cost = [&](const AttentionItem& item) {
+    int64_t c = 0;
+    for (const auto& p : item.pieces) c += tokens(p) * (p.sequence->start_position + p.token_end);
+    return c;
+  };
+  std::stable_sort(plan.items.begin(), plan.items.end(), [&](const auto& a, const auto& b) { return cost(a) > cost(b); });
+  return plan;
 }
 
 AttentionKernel attention_kernel(const AttentionShape& shape) {
@@ -52,11 +81,11 @@ void paged_attention(AttentionKernel kernel, const AttentionShape& shape, std::s
                      const float* q, const void* k_cache, const void* v_cache, float* out) {
   LLMBATCH_CHECK(kernel == AttentionKernel::Portable || attend_avx2_supports(shape),
                  "the avx2 attention kernel does not support this CPU or shape");
-  const std::vector<AttentionItem> items = plan_attention_items(shape, sequences, omp_get_max_threads());
+  const AttentionPlan plan = plan_attention(shape, sequences, omp_get_max_threads());
   const auto run = kernel == AttentionKernel::Avx2 ? attend_avx2 : attend_portable;
-  const int64_t n = static_cast<int64_t>(items.size());
+  const int64_t n = std::ssize(plan.items);
 #pragma omp parallel for schedule(dynamic, 1)
-  for (int64_t i = 0; i < n; ++i) run(shape, items[i], q, k_cache, v_cache, out);
+  for (int64_t i = 0; i < n; ++i) run(shape, plan.items[i], q, k_cache, v_cache, out);
 }
 
 }  // namespace llmbatch

@@ -52,8 +52,8 @@ AttentionKernel attention_kernel(const AttentionShape& shape);
 const char* attention_kernel_name(AttentionKernel kernel);
 
 // q, out: [rows, num_heads * head_dim] f32. k_cache, v_cache: where one
-// layer's kv_row() offsets of K and of V start (KvStorage's k_data() and
-// v_data()), in kv_dtype, already holding this step's keys and values. Runs
+// layer's kv_head_run() offsets of K and of V start (KvStorage's k_data()
+// and v_data()), in kv_dtype, already holding this step's keys and values. Runs
 // attention_kernel(shape).
 void paged_attention(const AttentionShape& shape, std::span<const AttentionSequence> sequences, const float* q,
                      const void* k_cache, const void* v_cache, float* out);

@@ -1,24 +1,31 @@
-// The AVX2 + FMA attention kernel. Per key tile (kAttentionTile positions,
-// aligned to absolute positions) of one work item:
-//   scores  s[r][j] = q_r · k_j, for 3 query rows × 4 keys at a time, read
-//           straight from the paged cache;
+// The AVX2 + FMA attention kernel. A work item's rows, (query token, query
+// head) of its pieces, visit key tiles (kAttentionTile positions aligned to
+// absolute positions). Per tile, the item's pieces whose block tables hold
+// the same blocks for it form a cluster (one piece unless sequences share
+// blocks: forks, n > 1 samples, prefix-cache hits, or a prefill chunk's own
+// tokens), and per cluster and KV head:
+//   scores  s[r][j] = q_r · k_j, one FMA chain over the dims per score with
+//           8 keys to a vector (the cache keeps K dim by dim), up to 6 rows ×
+//           16 keys at a time: straight from the cache, or for a cluster of
+//           many rows (or an odd block size) from the tile widened to f32
+//           once, so that the rows run at a GEMM's rate;
 //   softmax per row: tile max, p_j = 2^(s_j - max) with simd_exp.h's exp2
 //           (q is pre-scaled by log2(e) / sqrt(head_dim)), running sum;
-//   values  acc[r] += p[r][j] * v_j, for up to 4 rows × 16-64 dims at a time.
-// A row is (query token, query head); its numbers never meet another row's,
-// so blocking rows and keys changes speed, not bits. Every reduction is a
-// fixed function of head_dim and the position: a dot product is an FMA
-// chain per lane over the dims, then the same lane tree for every key; the
-// softmax sums a tile lane-wise by its position in the tile.
+//   values  acc[r] += p[r][j] * v_j, for up to 6 rows × 16-64 dims at a time.
+// A row's numbers never meet another row's, so clustering and blocking rows
+// and keys change speed, not bits. Every reduction is a fixed function of
+// head_dim and the position: a score is an FMA chain over d = 0 .. hd - 1, a
+// value dim an FMA chain over the keys in order, and the softmax sums a tile
+// lane-wise by its position in the tile.
 //
-// bf16 rows are widened in registers in "split" order: one 32-byte load of
-// 16 values, the even dims shifted into one vector and the odd dims masked
-// into another. q and the accumulators are kept in the same order and put
+// bf16 value rows are widened in registers in "split" order: one 32-byte
+// load of 16 values, the even dims shifted into one vector and the odd dims
+// masked into another. The accumulators are kept in the same order and put
 // back in dim order at the end.
 #include <immintrin.h>
 
 #include <algorithm>
-#include <array>
+#include <bit>
 #include <cmath>
 #include <cstdint>
 #include <limits>
@@ -38,11 +45,16 @@ namespace llmbatch {
 namespace {
 
 #define LLMBATCH_AVX2 __attribute__((target("avx2,fma")))
+// The loops over a block's rows and vectors are unrolled before GCC 12
+// decides where the accumulators live: unrolled later, an array of 10-12 of
+// them stays in memory and every FMA is followed by a store (half speed).
+#define LLMBATCH_UNROLL _Pragma("GCC unroll 16")
 
 constexpr int64_t kTile = kAttentionTile;
-constexpr int kScoreRows = 3;  // rows × keys of a score block: 12 accumulators of 16 registers
-constexpr int kKeys = 4;
-static_assert(kTile % kKeys == 0 && kTile % 8 == 0);
+constexpr int kRows = 6;        // rows of a score or value block: 12 accumulators of 16 registers
+constexpr int64_t kKeys = 16;   // keys of a score block: two vectors
+constexpr int64_t kWidenRows = 6;  // a bf16 tile is widened once for clusters of at least this many rows
+static_assert(kTile % kKeys == 0);
 
 // 16 consecutive dims as two vectors: f32 in dim order, bf16 in split order.
 LLMBATCH_AVX2 inline void load16(const float* p, __m256* a, __m256* b) {
@@ -67,16 +79,11 @@ int64_t lane_of(int64_t d) {
   }
 }
 
-// [sum(a), sum(b), sum(c), sum(d)], each as ((x0+x2)+(x1+x3)) + ((x4+x6)+(x5+x7)).
-LLMBATCH_AVX2 inline __m128 hsum4(__m256 a, __m256 b, __m256 c, __m256 d) {
-  const __m256 ab = _mm256_add_ps(_mm256_unpacklo_ps(a, b), _mm256_unpackhi_ps(a, b));  // a0+a2 b0+b2 a1+a3 b1+b3 | ..
-  const __m256 cd = _mm256_add_ps(_mm256_unpacklo_ps(c, d), _mm256_unpackhi_ps(c, d));
-  const __m256 abcd = _mm256_add_ps(_mm256_shuffle_ps(ab, cd, _MM_SHUFFLE(1, 0, 1, 0)),
-                                    _mm256_shuffle_ps(ab, cd, _MM_SHUFFLE(3, 2, 3, 2)));  // a0123 b0123 c0123 d0123 | ..
-  return _mm_add_ps(_mm256_castps256_ps128(abcd), _mm256_extractf128_ps(abcd, 1));
+LLMBATCH_AVX2 inline float hsum(__m256 a) {
+  __m128 m = _mm_add_ps(_mm256_castps256_ps128(a), _mm256_extractf128_ps(a, 1));  // lanes i + (i + 4)
+  m = _mm_add_ps(m, _mm_movehl_ps(m, m));                                          // + (i + 2)
+  return _mm_cvtss_f32(_mm_add_ss(m, _mm_movehdup_ps(m)));                          // + (i + 1)
 }
-
-LLMBATCH_AVX2 inline float hsum(__m256 a) { return _mm_cvtss_f32(hsum4(a, a, a, a)); }
 
 LLMBATCH_AVX2 inline float hmax(__m256 a) {
   __m128 m = _mm_max_ps(_mm256_castps256_ps128(a), _mm256_extractf128_ps(a, 1));
@@ -84,60 +91,159 @@ LLMBATCH_AVX2 inline float hmax(__m256 a) {
   return _mm_cvtss_f32(_mm_max_ss(m, _mm_movehdup_ps(m)));
 }
 
-// s[r][j] = q_r · keys[j][shift ..] for R rows, kKeys keys. q: [R][hd]
-// split order; s: row stride kTile.
-template <int R, typename T>
-LLMBATCH_AVX2 void score_block(const float* q, const T* const* keys, int64_t shift, int64_t hd, float* s) {
-  __m256 acc[R][kKeys];
-  for (auto& row : acc) {
-    for (auto& a : row) a = _mm256_setzero_ps();
+// 8 consecutive values as f32, in order.
+LLMBATCH_AVX2 inline __m256 load8(const float* p) { return _mm256_loadu_ps(p); }
+
+LLMBATCH_AVX2 inline __m256 load8(const uint16_t* p) {
+  const __m256i wide = _mm256_cvtepu16_epi32(_mm_loadu_si128(reinterpret_cast<const __m128i*>(p)));
+  return _mm256_castsi256_ps(_mm256_slli_epi32(wide, 16));
+}
+
+// The cache lines of the next tile's blocks (K and V of the item's heads),
+// handed to the current tile's score blocks a share at a time, which ask
+// for them one per dim: a burst of hundreds of prefetches fills the load
+// queue and stalls the arithmetic until memory has served them, so reading
+// the KV and computing on it would take turns instead of overlapping. They
+// go to L2 (T1): with smollm's 3 KV heads a tile is 48 KiB, and the next one
+// in L1 would evict the current one. A block larger than a tile is asked for
+// whole, once per tile.
+class NextTileLines {
+ public:
+  // Lines [0, lines) from base on.
+  struct Run {
+    const char* base = nullptr;
+    int64_t lines = 0;
+  };
+
+  template <typename T>
+  void plan(std::span<const BlockId> blocks, const AttentionShape& s, int64_t first_head, int64_t heads,
+            const T* k_cache, const T* v_cache) {
+    blocks_ = blocks;
+    shape_ = &s;
+    first_head_ = first_head;
+    k_ = reinterpret_cast<const char*>(k_cache);
+    v_ = reinterpret_cast<const char*>(v_cache);
+    elem_ = sizeof(T);
+    run_lines_ = (heads * s.block_size * s.head_dim * elem_ + 63) / 64;
+    block_ = is_v_ = line_ = 0;
   }
-  for (int64_t c = 0; c < hd; c += 16) {
-    for (int j = 0; j < kKeys; ++j) {
-      __m256 k0, k1;
-      load16(keys[j] + shift + c, &k0, &k1);
-      for (int r = 0; r < R; ++r) {
-        acc[r][j] = _mm256_fmadd_ps(_mm256_loadu_ps(q + r * hd + c), k0, acc[r][j]);
-        acc[r][j] = _mm256_fmadd_ps(_mm256_loadu_ps(q + r * hd + c + 8), k1, acc[r][j]);
-      }
+
+  // Spreads the lines over `calls` shares of at most `most` lines.
+  void spread(int64_t calls, int64_t most) {
+    share_ = std::min(most, (2 * std::ssize(blocks_) * run_lines_ + calls - 1) / std::max<int64_t>(calls, 1));
+  }
+
+  // The next share, within one block's K or V run (so at a run's end a
+  // share comes out shorter); empty once all were taken.
+  Run take() { return take(share_); }
+
+  // The lines no share took.
+  LLMBATCH_AVX2 void finish() {
+    for (Run run = take(run_lines_); run.lines > 0; run = take(run_lines_)) {
+      for (int64_t i = 0; i < run.lines; ++i) _mm_prefetch(run.base + 64 * i, _MM_HINT_T1);
     }
   }
-  for (int r = 0; r < R; ++r) _mm_storeu_ps(s + r * kTile, hsum4(acc[r][0], acc[r][1], acc[r][2], acc[r][3]));
+
+ private:
+  Run take(int64_t most) {
+    if (block_ == std::ssize(blocks_)) return {};
+    const int64_t n = std::min(most, run_lines_ - line_);
+    const int64_t run = kv_head_run(blocks_[block_], shape_->block_size, shape_->num_kv_heads, shape_->head_dim, first_head_);
+    const Run out{(is_v_ ? v_ : k_) + run * elem_ + 64 * line_, n};
+    if ((line_ += n) == run_lines_) {
+      line_ = 0;
+      is_v_ ^= 1;
+      block_ += is_v_ ? 0 : 1;
+    }
+    return out;
+  }
+
+  std::span<const BlockId> blocks_;
+  const AttentionShape* shape_ = nullptr;
+  int64_t first_head_ = 0;
+  const char *k_ = nullptr, *v_ = nullptr;
+  int64_t elem_ = 0, run_lines_ = 0, share_ = 0;
+  int64_t block_ = 0, is_v_ = 0, line_ = 0;
+};
+
+// s[r * kTile + j + i] = q_r · k_{j + i} for R rows and the 16 keys of two
+// groups of 8: dim d of group g's keys is the 8 values at k0 / k1 + d *
+// stride. One FMA chain per score over d = 0 .. hd - 1, whatever R and
+// wherever the keys come from. q: R rows of hd floats.
+// Between the dims it asks for the lines of `prefetch` (at most hd - 1, into
+// L2), one at a time: see NextTileLines.
+template <int R, typename T>
+LLMBATCH_AVX2 void score_block(const float* const* q, const T* k0, const T* k1, int64_t stride, int64_t hd, float* s,
+                               int64_t j, NextTileLines::Run prefetch) {
+  // The chains start from the products of dim 0 (an FMA onto zero rounds
+  // the same), which also keeps GCC 12 from holding them in memory.
+  __m256 lo[R], hi[R];
+  {
+    const __m256 a = load8(k0), b = load8(k1);
+    LLMBATCH_UNROLL
+    for (int r = 0; r < R; ++r) {
+      const __m256 qd = _mm256_broadcast_ss(q[r]);
+      lo[r] = _mm256_mul_ps(qd, a);
+      hi[r] = _mm256_mul_ps(qd, b);
+    }
+  }
+  for (int64_t d = 1; d < hd; ++d) {
+    if (d <= prefetch.lines) _mm_prefetch(prefetch.base + 64 * (d - 1), _MM_HINT_T1);
+    const __m256 a = load8(k0 + d * stride), b = load8(k1 + d * stride);
+    LLMBATCH_UNROLL
+    for (int r = 0; r < R; ++r) {
+      const __m256 qd = _mm256_broadcast_ss(q[r] + d);
+      lo[r] = _mm256_fmadd_ps(qd, a, lo[r]);
+      hi[r] = _mm256_fmadd_ps(qd, b, hi[r]);
+    }
+  }
+  LLMBATCH_UNROLL
+  for (int r = 0; r < R; ++r) {
+    _mm256_storeu_ps(s + r * kTile + j, lo[r]);
+    _mm256_storeu_ps(s + r * kTile + j + 8, hi[r]);
+  }
 }
 
 // acc[r] += p[r][j] * values[j][shift ..] for j in [j_begin, j_end), in
-// order, for R rows, 16 * W dims at a time. p: row stride kTile; acc: [R][hd]
-// split order.
+// order, for R rows, 16 * W dims at a time. p: R rows of weights; acc: R
+// rows of hd in split order.
 template <int R, int W, typename T>
-LLMBATCH_AVX2 void value_block(const float* p, const T* const* values, int64_t shift, int64_t j_begin, int64_t j_end,
-                               int64_t hd, float* acc) {
+LLMBATCH_AVX2 void value_block(const float* const* p, const T* const* values, int64_t shift, int64_t j_begin,
+                               int64_t j_end, int64_t hd, float* const* acc) {
   for (int64_t c = 0; c < hd; c += 16 * W) {
     __m256 a[R][2 * W];
+    LLMBATCH_UNROLL
     for (int r = 0; r < R; ++r) {
-      for (int i = 0; i < 2 * W; ++i) a[r][i] = _mm256_loadu_ps(acc + r * hd + c + 8 * i);
+      LLMBATCH_UNROLL
+      for (int i = 0; i < 2 * W; ++i) a[r][i] = _mm256_loadu_ps(acc[r] + c + 8 * i);
     }
     for (int64_t j = j_begin; j < j_end; ++j) {
+      LLMBATCH_UNROLL
       for (int w = 0; w < W; ++w) {
         __m256 v0, v1;
         load16(values[j] + shift + c + 16 * w, &v0, &v1);
+        LLMBATCH_UNROLL
         for (int r = 0; r < R; ++r) {
-          const __m256 pj = _mm256_broadcast_ss(p + r * kTile + j);
+          const __m256 pj = _mm256_broadcast_ss(p[r] + j);
           a[r][2 * w] = _mm256_fmadd_ps(pj, v0, a[r][2 * w]);
           a[r][2 * w + 1] = _mm256_fmadd_ps(pj, v1, a[r][2 * w + 1]);
         }
       }
     }
+    LLMBATCH_UNROLL
     for (int r = 0; r < R; ++r) {
-      for (int i = 0; i < 2 * W; ++i) _mm256_storeu_ps(acc + r * hd + c + 8 * i, a[r][i]);
+      LLMBATCH_UNROLL
+      for (int i = 0; i < 2 * W; ++i) _mm256_storeu_ps(acc[r] + c + 8 * i, a[r][i]);
     }
   }
 }
 
 // value_block for R rows with the widest W that divides head_dim and keeps
-// the accumulators at 8 (8 independent FMA chains hide the FMA latency).
+// the accumulators at 8 (8 independent FMA chains hide the FMA latency), or
+// 2 * R for R > 4.
 template <int R, typename T>
-LLMBATCH_AVX2 void value_rows(const float* p, const T* const* values, int64_t shift, int64_t j_begin, int64_t j_end,
-                              int64_t hd, float* acc) {
+LLMBATCH_AVX2 void value_rows(const float* const* p, const T* const* values, int64_t shift, int64_t j_begin,
+                              int64_t j_end, int64_t hd, float* const* acc) {
   constexpr int kWidest = 4 / R > 0 ? 4 / R : 1;
   if (kWidest >= 4 && hd % 64 == 0) {
     value_block<R, kWidest>(p, values, shift, j_begin, j_end, hd, acc);
@@ -187,9 +293,11 @@ LLMBATCH_AVX2 void softmax_step(float* s, int64_t visible, float* max, float* su
 // Per-thread buffers, grown to the largest item seen; the float rows start
 // 64-byte aligned.
 struct Scratch {
-  std::vector<float> q, acc, scores;  // q, acc: [heads][rows][hd] split order; scores: [rows][kTile]
+  std::vector<float> q, acc, scores;  // q (dim order), acc (split order): [heads][rows][hd]; scores: [rows][kTile] of a tile's rows in plan order
   std::vector<float> max, sum;        // [heads][rows]
-  std::vector<int64_t> visible;       // [rows]
+  std::vector<float> keys;            // a widened tile: [hd][kTile]
+  std::vector<int64_t> position;      // [rows]
+  std::vector<int64_t> q_row;         // [rows]: where the item's first head reads the row's q, writes its output
 };
 
 Scratch& scratch() {
@@ -203,168 +311,264 @@ float* aligned_floats(std::vector<float>& buffer, int64_t n) {
   return buffer.data() + (64 - misalignment) % 64 / sizeof(float);
 }
 
-// The cache rows of one KV head at a tile's positions; keys padded to a
-// multiple of kKeys with the last row (scores computed, never used).
-template <typename T>
-struct TileRows {
-  std::array<const T*, kTile> keys, values;
-  int64_t n = 0;
+// Pieces of an item that read the same blocks of a tile, and which of
+// their rows see it.
+struct Cluster {
+  int64_t row_begin = 0, row_end = 0;  // into TilePlan::rows and ::visible
+  int64_t keys = 0;                    // keys scored: a multiple of kKeys, at least every row's visible count
+  int64_t key_begin = 0;               // into TilePlan::keys and ::values: `keys` entries
 };
 
+// One tile of an item, for its first KV head (another head's K and V runs
+// lie head_stride elements further on).
 template <typename T>
-void locate_rows(const AttentionShape& s, std::span<const BlockId> table, const T* k_cache, const T* v_cache,
-                 int64_t kv_head, int64_t tile_begin, int64_t n, TileRows<T>* rows) {
-  // A head's rows of one block are consecutive: one table lookup per block.
-  for (int64_t j = 0; j < n;) {
-    const int64_t pos = tile_begin + j, in_block = pos % s.block_size;
-    const int64_t run = std::min(n - j, s.block_size - in_block);
-    const int64_t offset = kv_row(kv_slot(table, s.block_size, pos), s.block_size, s.num_kv_heads, s.head_dim, kv_head);
-    for (int64_t i = 0; i < run; ++i, ++j) {
-      rows->keys[j] = k_cache + offset + i * s.head_dim;
-      rows->values[j] = v_cache + offset + i * s.head_dim;
-    }
+struct TilePlan {
+  int64_t begin = 0;                  // the tile's first position
+  std::vector<Cluster> clusters;
+  std::vector<int64_t> rows, visible;  // the rows that see the tile, and how many of its keys each sees
+  std::vector<const T*> keys;          // per key: its dim 0, dim d at + d * block_size
+  std::vector<const T*> values;        // per key: its value row
+  std::vector<BlockId> blocks;         // the blocks read, for the prefetch
+  int64_t score_blocks = 0;            // score_block calls per KV head
+
+  void clear(int64_t tile_begin) {
+    begin = tile_begin;
+    clusters.clear();
+    rows.clear();
+    visible.clear();
+    keys.clear();
+    values.clear();
+    blocks.clear();
+    score_blocks = 0;
   }
-  std::fill(rows->keys.begin() + n, rows->keys.begin() + (n + kKeys - 1) / kKeys * kKeys, rows->keys[n - 1]);
-  rows->n = n;
+};
+
+// Plans tile `tile_begin` of the item, whose rows (per KV head: piece,
+// token, query head of the group, in that order) are at `position`: its
+// clusters (consecutive pieces whose tables agree on the tile's blocks, up
+// to the shorter's length), the rows that see it, and where each key's K and
+// V lie.
+template <typename T>
+void plan_tile(const AttentionShape& s, const AttentionItem& item, std::span<const int64_t> position,
+               const T* k_cache, const T* v_cache, int64_t tile_begin, TilePlan<T>* plan) {
+  plan->clear(tile_begin);
+  const int64_t bs = s.block_size, first_block = tile_begin / bs, group = s.num_heads / s.num_kv_heads;
+  std::span<const BlockId> cluster_blocks;
+  auto close = [&] {
+    if (plan->clusters.empty()) return;
+    Cluster& c = plan->clusters.back();
+    const int64_t seen = *std::max_element(plan->visible.begin() + c.row_begin, plan->visible.end());
+    c.keys = (seen + kKeys - 1) / kKeys * kKeys;
+    c.key_begin = std::ssize(plan->keys);
+    // One table lookup per block; keys past the cluster's blocks are scored,
+    // never used: they repeat its last 8 keys (its last key where blocks do
+    // not hold whole vectors).
+    for (int64_t j = 0; j < c.keys;) {
+      const int64_t pos = tile_begin + j, block = pos / bs - first_block;
+      if (block == std::ssize(cluster_blocks)) {
+        const int64_t back = bs % 8 == 0 ? 8 : 1;
+        for (; j < c.keys; ++j) {
+          plan->keys.push_back(plan->keys[std::ssize(plan->keys) - back]);
+          plan->values.push_back(plan->values[std::ssize(plan->values) - back]);
+        }
+        break;
+      }
+      const int64_t run = kv_head_run(cluster_blocks[block], bs, s.num_kv_heads, s.head_dim, item.kv_head_begin);
+      for (int64_t i = pos % bs; i < bs && j < c.keys; ++i, ++j) {
+        plan->keys.push_back(k_cache + run + i);
+        plan->values.push_back(v_cache + run + i * s.head_dim);
+      }
+    }
+    plan->blocks.insert(plan->blocks.end(), cluster_blocks.begin(), cluster_blocks.end());
+    plan->score_blocks += (c.row_end - c.row_begin + kRows - 1) / kRows * (c.keys / kKeys);
+  };
+  int64_t row = 0;
+  for (const AttentionPiece& piece : item.pieces) {
+    const AttentionSequence& seq = *piece.sequence;
+    const int64_t first = seq.start_position + piece.token_begin, last = seq.start_position + piece.token_end - 1;
+    const int64_t piece_rows = (piece.token_end - piece.token_begin) * group;
+    if (last < tile_begin) {
+      row += piece_rows;
+      continue;
+    }
+    const std::span<const BlockId> blocks =
+        seq.block_table.subspan(first_block, (std::min(tile_begin + kTile, last + 1) - 1) / bs + 1 - first_block);
+    const size_t common = std::min(blocks.size(), cluster_blocks.size());
+    if (plan->clusters.empty() || !std::equal(blocks.begin(), blocks.begin() + common, cluster_blocks.begin())) {
+      close();
+      plan->clusters.push_back({.row_begin = std::ssize(plan->rows)});
+      cluster_blocks = blocks;
+    } else if (blocks.size() > cluster_blocks.size()) {
+      cluster_blocks = blocks;
+    }
+    // Tokens before the tile's first position see none of it.
+    for (int64_t r = row + std::max<int64_t>(0, tile_begin - first) * group; r < row + piece_rows; ++r) {
+      plan->rows.push_back(r);
+      plan->visible.push_back(std::min(kTile, position[r] + 1 - tile_begin));
+    }
+    plan->clusters.back().row_end = std::ssize(plan->rows);
+    row += piece_rows;
+  }
+  close();
 }
 
-// The next tile's cache lines (keys and values of every head of the item),
-// asked for a few at a time between the current tile's score blocks: a
-// burst of hundreds of prefetches fills the load queue and stalls the
-// arithmetic until memory has served them, so reading the KV and computing
-// on it would take turns instead of overlapping. They go to L2 (T1): with
-// smollm's 3 KV heads a tile is 48 KiB, and the next one in L1 would evict
-// the current one.
+// One cluster's keys of one KV head widened to f32 [hd][kTile], so that a
+// cluster of many rows reads them from L1 as plain floats, and a block size
+// that is not a multiple of 8 still gives 8 keys to a vector.
 template <typename T>
-class TilePrefetch {
- public:
-  TilePrefetch(const TileRows<T>& rows, int64_t heads, int64_t head_stride, int64_t hd, int64_t calls)
-      : rows_(rows), heads_(rows.n > 0 ? heads : 0), head_stride_(head_stride),
-        lines_per_row_((hd * static_cast<int64_t>(sizeof(T)) + 63) / 64),
-        per_call_((heads * rows.n * lines_per_row_ + calls - 1) / calls) {}
-
-  // Asks for the next share of lines (key and value rows by head, then
-  // position); nothing once all have been asked for.
-  LLMBATCH_AVX2 void step() {
-    for (int64_t i = 0; i < per_call_ && head_ < heads_; ++i) {
-      const int64_t offset = head_ * head_stride_;
-      _mm_prefetch(reinterpret_cast<const char*>(rows_.keys[j_] + offset) + 64 * line_, _MM_HINT_T1);
-      _mm_prefetch(reinterpret_cast<const char*>(rows_.values[j_] + offset) + 64 * line_, _MM_HINT_T1);
-      if (++line_ < lines_per_row_) continue;
-      line_ = 0;
-      if (++j_ < rows_.n) continue;
-      j_ = 0;
-      ++head_;
+LLMBATCH_AVX2 void widen_keys(const T* const* keys, int64_t n, int64_t shift, int64_t bs, int64_t hd, float* dst) {
+  if (bs % 8 == 0) {
+    for (int64_t j = 0; j < n; j += 8) {
+      for (int64_t d = 0; d < hd; ++d) _mm256_store_ps(dst + d * kTile + j, load8(keys[j] + shift + d * bs));
+    }
+    return;
+  }
+  for (int64_t j = 0; j < n; ++j) {
+    for (int64_t d = 0; d < hd; ++d) {
+      const T x = keys[j][shift + d * bs];
+      if constexpr (std::is_same_v<T, float>) {
+        dst[d * kTile + j] = x;
+      } else {
+        dst[d * kTile + j] = std::bit_cast<float>(static_cast<uint32_t>(x) << 16);
+      }
     }
   }
+}
 
- private:
-  const TileRows<T>& rows_;
-  int64_t heads_, head_stride_, lines_per_row_, per_call_;
-  int64_t head_ = 0, j_ = 0, line_ = 0;
-};
+// score_block for n <= kRows rows.
+template <typename T>
+LLMBATCH_AVX2 void score_rows(int64_t n, const float* const* q, const T* k0, const T* k1, int64_t stride, int64_t hd,
+                              float* s, int64_t j, NextTileLines::Run prefetch) {
+  switch (n) {
+    case 1: return score_block<1>(q, k0, k1, stride, hd, s, j, prefetch);
+    case 2: return score_block<2>(q, k0, k1, stride, hd, s, j, prefetch);
+    case 3: return score_block<3>(q, k0, k1, stride, hd, s, j, prefetch);
+    case 4: return score_block<4>(q, k0, k1, stride, hd, s, j, prefetch);
+    case 5: return score_block<5>(q, k0, k1, stride, hd, s, j, prefetch);
+    default: return score_block<6>(q, k0, k1, stride, hd, s, j, prefetch);
+  }
+}
+
+// value_rows for n <= kRows rows.
+template <typename T>
+LLMBATCH_AVX2 void values_of_rows(int64_t n, const float* const* p, const T* const* values, int64_t shift,
+                                  int64_t j_begin, int64_t j_end, int64_t hd, float* const* acc) {
+  switch (n) {
+    case 1: return value_rows<1>(p, values, shift, j_begin, j_end, hd, acc);
+    case 2: return value_rows<2>(p, values, shift, j_begin, j_end, hd, acc);
+    case 3: return value_rows<3>(p, values, shift, j_begin, j_end, hd, acc);
+    case 4: return value_rows<4>(p, values, shift, j_begin, j_end, hd, acc);
+    case 5: return value_rows<5>(p, values, shift, j_begin, j_end, hd, acc);
+    default: return value_rows<6>(p, values, shift, j_begin, j_end, hd, acc);
+  }
+}
 
 template <typename T>
 LLMBATCH_AVX2 void attend(const AttentionShape& s, const AttentionItem& item, const float* q, const T* k_cache,
                           const T* v_cache, float* out) {
-  const AttentionSequence& seq = *item.sequence;
-  const int64_t hd = s.head_dim, group = s.num_heads / s.num_kv_heads, row_stride = s.num_heads * hd;
+  const int64_t hd = s.head_dim, bs = s.block_size, row_stride = s.num_heads * hd;
   const int64_t heads = item.kv_head_end - item.kv_head_begin;
-  const int64_t rows = (item.token_end - item.token_begin) * group;  // per KV head; row t * group + g: token t, head g
-  const int64_t first_position = seq.start_position + item.token_begin;
-  const int64_t last_position = seq.start_position + item.token_end - 1;
-  // Rows are located for the item's first KV head; another head's rows of
-  // the same block lie head_stride elements further on.
-  const int64_t head_stride =
-      kv_row(0, s.block_size, s.num_kv_heads, hd, 1) - kv_row(0, s.block_size, s.num_kv_heads, hd, 0);
-  auto row_offset = [&](int64_t h, int64_t r) {
-    return (seq.first_row + item.token_begin + r / group) * row_stride +
-           ((item.kv_head_begin + h) * group + r % group) * hd;
-  };
+  const int64_t head_stride = bs * hd;  // from one KV head's K (or V) run of a block to the next head's
+  const int64_t group = s.num_heads / s.num_kv_heads;
+  int64_t rows = 0;  // per KV head: (piece, token, query head of the group), in that order
+  for (const AttentionPiece& piece : item.pieces) rows += (piece.token_end - piece.token_begin) * group;
 
   // Per KV head h of the item: q, acc: [rows][hd] at h * rows * hd; max, sum: [rows] at h * rows.
   Scratch& w = scratch();
   float* const qs = aligned_floats(w.q, heads * rows * hd);
   float* const acc = aligned_floats(w.acc, heads * rows * hd);
   float* const scores = aligned_floats(w.scores, rows * kTile);
+  float* const widened = aligned_floats(w.keys, hd * kTile);
   std::fill_n(acc, heads * rows * hd, 0.0f);
   w.max.assign(heads * rows, -std::numeric_limits<float>::infinity());
   w.sum.assign(heads * rows, 0.0f);
-  w.visible.resize(rows);
+  w.position.resize(rows);
+  w.q_row.resize(rows);
   const float q_scale = static_cast<float>(std::numbers::log2e / std::sqrt(static_cast<double>(hd)));
+  int64_t last_position = 0;
+  for (int64_t r = 0; const AttentionPiece& piece : item.pieces) {
+    const AttentionSequence& seq = *piece.sequence;
+    for (int64_t t = piece.token_begin; t < piece.token_end; ++t) {
+      for (int64_t g = 0; g < group; ++g, ++r) {
+        w.position[r] = seq.start_position + t;
+        w.q_row[r] = (seq.first_row + t) * row_stride + (item.kv_head_begin * group + g) * hd;
+      }
+    }
+    last_position = std::max(last_position, seq.start_position + piece.token_end - 1);
+  }
   for (int64_t h = 0; h < heads; ++h) {
     for (int64_t r = 0; r < rows; ++r) {
-      const float* src = q + row_offset(h, r);
-      for (int64_t d = 0; d < hd; ++d) qs[(h * rows + r) * hd + lane_of<T>(d)] = src[d] * q_scale;
+      const float* src = q + w.q_row[r] + h * group * hd;
+      float* dst = qs + (h * rows + r) * hd;
+      for (int64_t d = 0; d < hd; ++d) dst[d] = src[d] * q_scale;
     }
   }
 
-  // Tile i's rows are located, and their cache lines asked for, while tile
-  // i - 1 is computed: a decode step reads each key and value once, from
-  // memory rather than cache. The item's heads take each tile in turn, so
-  // the reads of a block's heads come close together.
-  const int64_t first_head = item.kv_head_begin;
-  TileRows<T> tiles[2];
-  locate_rows(s, seq.block_table, k_cache, v_cache, first_head, 0, std::min(kTile, last_position + 1), &tiles[0]);
+  // Tile i is planned, and its blocks asked for, while tile i - 1 is
+  // computed: a decode step reads each key and value once, from memory
+  // rather than cache. The item's heads take each cluster in turn, so the
+  // reads of a block's heads come close together.
+  thread_local TilePlan<T> plans[2];
+  plan_tile(s, item, w.position, k_cache, v_cache, 0, &plans[0]);
   for (int64_t tile_begin = 0, t = 0; tile_begin <= last_position; tile_begin += kTile, t ^= 1) {
-    const int64_t tile_n = tiles[t].n, next_begin = tile_begin + kTile;
-    tiles[t ^ 1].n = 0;
-    if (next_begin <= last_position) {
-      locate_rows(s, seq.block_table, k_cache, v_cache, first_head, next_begin,
-                  std::min(kTile, last_position + 1 - next_begin), &tiles[t ^ 1]);
+    const TilePlan<T>& plan = plans[t];
+    plans[t ^ 1].clear(tile_begin + kTile);
+    if (tile_begin + kTile <= last_position) {
+      plan_tile(s, item, w.position, k_cache, v_cache, tile_begin + kTile, &plans[t ^ 1]);
     }
-    const auto& keys = tiles[t].keys;
-    const auto& values = tiles[t].values;
-    const int64_t padded_n = (tile_n + kKeys - 1) / kKeys * kKeys;
-    // Tokens before the tile's first position see none of it.
-    const int64_t first_row = std::max<int64_t>(0, tile_begin - first_position) * group;
-    const int64_t score_calls = heads * ((rows - first_row + kScoreRows - 1) / kScoreRows) * (padded_n / kKeys);
-    TilePrefetch<T> prefetch(tiles[t ^ 1], heads, head_stride, hd, score_calls);
-    for (int64_t r = first_row; r < rows; ++r) {
-      w.visible[r] = std::min(tile_n, first_position + r / group + 1 - tile_begin);
-    }
-
-    for (int64_t h = 0; h < heads; ++h) {
-      const int64_t shift = h * head_stride;
-      const float* const qh = qs + h * rows * hd;
-      float* const acc_h = acc + h * rows * hd;
-      for (int64_t r = first_row; r < rows; r += kScoreRows) {
-        const int64_t n = std::min<int64_t>(kScoreRows, rows - r);
-        for (int64_t j = 0; j < padded_n; j += kKeys) {
-          prefetch.step();
-          const float* qr = qh + r * hd;
-          float* sr = scores + r * kTile + j;
-          if (n == 3) score_block<3>(qr, keys.data() + j, shift, hd, sr);
-          if (n == 2) score_block<2>(qr, keys.data() + j, shift, hd, sr);
-          if (n == 1) score_block<1>(qr, keys.data() + j, shift, hd, sr);
+    thread_local NextTileLines prefetch;
+    prefetch.plan(plans[t ^ 1].blocks, s, item.kv_head_begin, heads, k_cache, v_cache);
+    prefetch.spread(heads * plan.score_blocks, hd - 1);
+    for (const Cluster& c : plan.clusters) {
+      const T* const* keys = plan.keys.data() + c.key_begin;
+      const T* const* values = plan.values.data() + c.key_begin;
+      const bool widen = bs % 8 != 0 || (!std::is_same_v<T, float> && c.row_end - c.row_begin >= kWidenRows);
+      for (int64_t h = 0; h < heads; ++h) {
+        const int64_t shift = h * head_stride;
+        if (widen) widen_keys(keys, c.keys, shift, bs, hd, widened);
+        for (int64_t i = c.row_begin; i < c.row_end; i += kRows) {
+          const int64_t n = std::min<int64_t>(kRows, c.row_end - i);
+          const float* q_ptrs[kRows];
+          for (int64_t k = 0; k < n; ++k) q_ptrs[k] = qs + (h * rows + plan.rows[i + k]) * hd;
+          float* const s = scores + i * kTile;
+          for (int64_t j = 0; j < c.keys; j += kKeys) {
+            if (widen) {
+              score_rows<float>(n, q_ptrs, widened + j, widened + j + 8, kTile, hd, s, j, prefetch.take());
+            } else {
+              score_rows<T>(n, q_ptrs, keys[j] + shift, keys[j + 8] + shift, bs, hd, s, j, prefetch.take());
+            }
+          }
         }
-      }
-      for (int64_t r = first_row; r < rows; ++r) {
-        softmax_step(scores + r * kTile, w.visible[r], &w.max[h * rows + r], &w.sum[h * rows + r], acc_h + r * hd, hd);
-      }
-      // Rows of a block share the keys all of them see; on the diagonal tile
-      // the later tokens' extra keys follow one row at a time, in order.
-      for (int64_t r = first_row; r < rows; r += 4) {
-        const int64_t n = std::min<int64_t>(4, rows - r);
-        const int64_t shared = *std::min_element(w.visible.begin() + r, w.visible.begin() + r + n);
-        const float* pr = scores + r * kTile;
-        float* ar = acc_h + r * hd;
-        if (n == 4) value_rows<4>(pr, values.data(), shift, 0, shared, hd, ar);
-        if (n == 3) value_rows<3>(pr, values.data(), shift, 0, shared, hd, ar);
-        if (n == 2) value_rows<2>(pr, values.data(), shift, 0, shared, hd, ar);
-        if (n == 1) value_rows<1>(pr, values.data(), shift, 0, shared, hd, ar);
-        for (int64_t i = 0; i < n; ++i) {
-          if (w.visible[r + i] > shared) {
-            value_rows<1>(pr + i * kTile, values.data(), shift, shared, w.visible[r + i], hd, ar + i * hd);
+        for (int64_t i = c.row_begin; i < c.row_end; ++i) {
+          const int64_t state = h * rows + plan.rows[i];
+          softmax_step(scores + i * kTile, plan.visible[i], &w.max[state], &w.sum[state], acc + state * hd, hd);
+        }
+        // Rows of a block share the keys all of them see; on the diagonal
+        // tile the later tokens' extra keys follow one row at a time, in order.
+        for (int64_t i = c.row_begin; i < c.row_end; i += kRows) {
+          const int64_t n = std::min<int64_t>(kRows, c.row_end - i);
+          const float* p_ptrs[kRows];
+          float* a_ptrs[kRows];
+          for (int64_t k = 0; k < n; ++k) {
+            p_ptrs[k] = scores + (i + k) * kTile;
+            a_ptrs[k] = acc + (h * rows + plan.rows[i + k]) * hd;
+          }
+          const int64_t shared = *std::min_element(plan.visible.begin() + i, plan.visible.begin() + i + n);
+          values_of_rows(n, p_ptrs, values, shift, 0, shared, hd, a_ptrs);
+          for (int64_t k = 0; k < n; ++k) {
+            if (plan.visible[i + k] > shared) {
+              value_rows<1>(p_ptrs + k, values, shift, shared, plan.visible[i + k], hd, a_ptrs + k);
+            }
           }
         }
       }
     }
+    prefetch.finish();
   }
   for (int64_t h = 0; h < heads; ++h) {
     for (int64_t r = 0; r < rows; ++r) {
       const float inv = 1.0f / w.sum[h * rows + r];
-      float* dst = out + row_offset(h, r);
+      float* dst = out + w.q_row[r] + h * group * hd;
       for (int64_t d = 0; d < hd; ++d) dst[d] = acc[(h * rows + r) * hd + lane_of<T>(d)] * inv;
     }
   }

@@ -13,19 +13,21 @@
 namespace llmbatch {
 namespace {
 
-// Copies the keys (or values) of positions [begin, begin + n) of one KV head
-// into `dst` as f32: [n, head_dim].
-void gather_tile(const AttentionShape& s, std::span<const BlockId> table, const void* cache, int64_t kv_head,
-                 int64_t begin, int64_t n, float* dst) {
+// Copies the keys and values of positions [begin, begin + n) of one KV head
+// into `keys` and `values` as f32: [n, head_dim] each.
+void gather_tile(const AttentionShape& s, std::span<const BlockId> table, const void* k_cache, const void* v_cache,
+                 int64_t kv_head, int64_t begin, int64_t n, float* keys, float* values) {
+  const size_t elem = dtype_size(s.kv_dtype);
+  const auto* k = static_cast<const uint8_t*>(k_cache);
+  const auto* v = static_cast<const uint8_t*>(v_cache);
   for (int64_t j = 0; j < n; ++j) {
-    const int64_t pos = begin + j;
-    const int64_t offset = kv_row(kv_slot(table, s.block_size, pos), s.block_size, s.num_kv_heads, s.head_dim, kv_head);
-    if (s.kv_dtype == DType::F32) {
-      std::copy_n(static_cast<const float*>(cache) + offset, s.head_dim, dst + j * s.head_dim);
-    } else {
-      dtype_to_f32(s.kv_dtype, static_cast<const uint8_t*>(cache) + offset * dtype_size(s.kv_dtype),
-                   dst + j * s.head_dim, s.head_dim);
+    const int64_t slot = kv_slot(table, s.block_size, begin + j);
+    for (int64_t d = 0; d < s.head_dim; ++d) {
+      const int64_t at = k_element(slot, s.block_size, s.num_kv_heads, s.head_dim, kv_head, d);
+      dtype_to_f32(s.kv_dtype, k + at * elem, keys + j * s.head_dim + d, 1);
     }
+    const int64_t row = v_row(slot, s.block_size, s.num_kv_heads, s.head_dim, kv_head);
+    dtype_to_f32(s.kv_dtype, v + row * elem, values + j * s.head_dim, s.head_dim);
   }
 }
 
@@ -40,15 +42,15 @@ Scratch& scratch() {
   return s;
 }
 
-// The item's tokens for the query heads of one KV head.
-void attend_head(const AttentionShape& s, const AttentionItem& item, int64_t kv_head, const float* q,
+// A piece's tokens for the query heads of one KV head.
+void attend_head(const AttentionShape& s, const AttentionPiece& piece, int64_t kv_head, const float* q,
                  const void* k_cache, const void* v_cache, float* out) {
-  const AttentionSequence& seq = *item.sequence;
+  const AttentionSequence& seq = *piece.sequence;
   const int64_t hd = s.head_dim;
   const int64_t group = s.num_heads / s.num_kv_heads;
   const int64_t row_stride = s.num_heads * hd;
   const float scale = 1.0f / std::sqrt(static_cast<float>(hd));
-  const int64_t last_position = seq.start_position + item.token_end - 1;
+  const int64_t last_position = seq.start_position + piece.token_end - 1;
   // (token t of the sequence, head g of the group) -> its q / out row.
   auto at = [&](int64_t t, int64_t g) { return (seq.first_row + t) * row_stride + (kv_head * group + g) * hd; };
 
@@ -56,23 +58,22 @@ void attend_head(const AttentionShape& s, const AttentionItem& item, int64_t kv_
   w.k_tile.resize(kAttentionTile * hd);
   w.v_tile.resize(kAttentionTile * hd);
   w.scores.resize(kAttentionTile);
-  const int64_t states = (item.token_end - item.token_begin) * group;
+  const int64_t states = (piece.token_end - piece.token_begin) * group;
   w.max.assign(states, -std::numeric_limits<float>::infinity());
   w.sum.assign(states, 0.0f);
-  for (int64_t t = item.token_begin; t < item.token_end; ++t) {
+  for (int64_t t = piece.token_begin; t < piece.token_end; ++t) {
     for (int64_t g = 0; g < group; ++g) std::fill_n(out + at(t, g), hd, 0.0f);
   }
   for (int64_t tile_begin = 0; tile_begin <= last_position; tile_begin += kAttentionTile) {
     const int64_t tile_n = std::min(kAttentionTile, last_position + 1 - tile_begin);
-    gather_tile(s, seq.block_table, k_cache, kv_head, tile_begin, tile_n, w.k_tile.data());
-    gather_tile(s, seq.block_table, v_cache, kv_head, tile_begin, tile_n, w.v_tile.data());
+    gather_tile(s, seq.block_table, k_cache, v_cache, kv_head, tile_begin, tile_n, w.k_tile.data(), w.v_tile.data());
     // Tokens before this tile's first position see none of it.
-    const int64_t first_t = std::max(item.token_begin, tile_begin - seq.start_position);
-    for (int64_t t = first_t; t < item.token_end; ++t) {
+    const int64_t first_t = std::max(piece.token_begin, tile_begin - seq.start_position);
+    for (int64_t t = first_t; t < piece.token_end; ++t) {
       const int64_t visible = std::min(tile_n, seq.start_position + t + 1 - tile_begin);
       for (int64_t g = 0; g < group; ++g) {
         float* acc = out + at(t, g);
-        const int64_t state = (t - item.token_begin) * group + g;
+        const int64_t state = (t - piece.token_begin) * group + g;
         float* scores = w.scores.data();
         vec_tile_scores(q + at(t, g), w.k_tile.data(), visible, hd, scale, scores);
         const float tile_max = *std::max_element(scores, scores + visible);
@@ -89,9 +90,9 @@ void attend_head(const AttentionShape& s, const AttentionItem& item, int64_t kv_
       }
     }
   }
-  for (int64_t t = item.token_begin; t < item.token_end; ++t) {
+  for (int64_t t = piece.token_begin; t < piece.token_end; ++t) {
     for (int64_t g = 0; g < group; ++g) {
-      vec_scale(1.0f / w.sum[(t - item.token_begin) * group + g], out + at(t, g), hd);
+      vec_scale(1.0f / w.sum[(t - piece.token_begin) * group + g], out + at(t, g), hd);
     }
   }
 }
@@ -100,7 +101,9 @@ void attend_head(const AttentionShape& s, const AttentionItem& item, int64_t kv_
 
 void attend_portable(const AttentionShape& shape, const AttentionItem& item, const float* q, const void* k_cache,
                      const void* v_cache, float* out) {
-  for (int64_t h = item.kv_head_begin; h < item.kv_head_end; ++h) attend_head(shape, item, h, q, k_cache, v_cache, out);
+  for (const AttentionPiece& piece : item.pieces) {
+    for (int64_t h = item.kv_head_begin; h < item.kv_head_end; ++h) attend_head(shape, piece, h, q, k_cache, v_cache, out);
+  }
 }
 
 }  // namespace llmbatch

@@ -157,10 +157,12 @@ void CpuModel::store_kv(int64_t layer, int64_t slot, const float* qkv_row) {
   const size_t elem = dtype_size(options_.kv_dtype);
   auto* k_cache = static_cast<uint8_t*>(kv_.k_data(layer));
   auto* v_cache = static_cast<uint8_t*>(kv_.v_data(layer));
-  for (int64_t h = 0; h < config_.num_key_value_heads; ++h) {
-    const int64_t row = kv_row(slot, options_.block_size, config_.num_key_value_heads, hd, h);
-    dtype_from_f32(options_.kv_dtype, qkv_row + q + h * hd, k_cache + row * elem, hd);
-    dtype_from_f32(options_.kv_dtype, qkv_row + q + kv + h * hd, v_cache + row * elem, hd);
+  const int64_t bs = options_.block_size, heads = config_.num_key_value_heads;
+  for (int64_t h = 0; h < heads; ++h) {
+    for (int64_t d = 0; d < hd; ++d) {
+      dtype_from_f32(options_.kv_dtype, qkv_row + q + h * hd + d, k_cache + k_element(slot, bs, heads, hd, h, d) * elem, 1);
+    }
+    dtype_from_f32(options_.kv_dtype, qkv_row + q + kv + h * hd, v_cache + v_row(slot, bs, heads, hd, h) * elem, hd);
   }
 }
 

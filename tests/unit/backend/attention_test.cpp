@@ -56,24 +56,28 @@ struct PagedSequence {
   std::vector<BlockId> table;
 };
 
+// Stores keys (is_k) or values [len, kv_heads, head_dim] where KvStorage keeps them.
 void store(const Problem& p, const std::vector<float>& src, const std::vector<BlockId>& table, int64_t len,
-           uint8_t* cache) {
-  const int64_t row = p.kv_heads * p.head_dim;
+           bool is_k, uint8_t* cache) {
+  const int64_t row = p.kv_heads * p.head_dim, bs = p.block_size;
   const size_t elem = dtype_size(p.kv_dtype);
   for (int64_t pos = 0; pos < len; ++pos) {
-    const int64_t slot = kv_slot(table, p.block_size, pos);
+    const int64_t slot = kv_slot(table, bs, pos);
     for (int64_t h = 0; h < p.kv_heads; ++h) {
-      const int64_t at = kv_row(slot, p.block_size, p.kv_heads, p.head_dim, h);
-      dtype_from_f32(p.kv_dtype, &src[pos * row + h * p.head_dim], cache + at * elem, p.head_dim);
+      for (int64_t d = 0; d < p.head_dim; ++d) {
+        const int64_t at = is_k ? k_element(slot, bs, p.kv_heads, p.head_dim, h, d)
+                                : v_row(slot, bs, p.kv_heads, p.head_dim, h) + d;
+        dtype_from_f32(p.kv_dtype, &src[pos * row + h * p.head_dim + d], cache + at * elem, 1);
+      }
     }
   }
 }
 
 // A cache of `num_blocks` blocks and a block allocator handing out shuffled ids.
 struct Cache {
-  std::vector<uint8_t> kv;  // [num_blocks, 2 (K, V), kv_heads, block_size, head_dim], as KvStorage's layers
-  uint8_t* k = nullptr;     // where kv_row() offsets start: K rows
-  uint8_t* v = nullptr;     // and V rows, one half block on
+  std::vector<uint8_t> kv;  // [num_blocks, 2 (K, V), kv_heads, block_size * head_dim], as KvStorage's layers
+  uint8_t* k = nullptr;     // where kv_head_run() offsets start: K
+  uint8_t* v = nullptr;     // and V, one half block on
   std::vector<BlockId> free_blocks;
 
   Cache(const Problem& p, int64_t num_blocks, std::mt19937& rng)
@@ -97,8 +101,23 @@ struct Cache {
     s.v.resize(s.k.size());
     for (auto& x : s.k) x = round_to(p.kv_dtype, dist(rng));
     for (auto& x : s.v) x = round_to(p.kv_dtype, dist(rng));
-    store(p, s.k, s.table, len, k);
-    store(p, s.v, s.table, len, v);
+    store(p, s.k, s.table, len, true, k);
+    store(p, s.v, s.table, len, false, v);
+    return s;
+  }
+
+  // A sequence of `len` positions whose first `shared` (whole blocks) are
+  // `parent`'s, in its blocks, as a fork or a prefix-cache hit leaves them;
+  // the rest random, in blocks of its own.
+  PagedSequence fork(const Problem& p, const PagedSequence& parent, int64_t shared, int64_t len, std::mt19937& rng) {
+    const int64_t row = p.kv_heads * p.head_dim;
+    PagedSequence s = add(p, len, rng);
+    for (int64_t b = 0; b < shared / p.block_size; ++b) {
+      free_blocks.push_back(s.table[b]);
+      s.table[b] = parent.table[b];
+    }
+    std::copy_n(parent.k.begin(), shared * row, s.k.begin());
+    std::copy_n(parent.v.begin(), shared * row, s.v.begin());
     return s;
   }
 };
@@ -217,7 +236,7 @@ TEST_P(AttentionTest, PeakedSoftmaxStaysAccurate) {
   PagedSequence s = cache.add(p, len, rng);
   const float boost = 10.0f;
   for (auto& x : s.k) x = round_to(p.kv_dtype, x * boost);
-  store(p, s.k, s.table, len, cache.k);
+  store(p, s.k, s.table, len, true, cache.k);
   std::vector<float> q = random_q(4 * qrow, 9);
   for (auto& x : q) x *= boost / std::sqrt(float(p.head_dim)) * 4;
   const AttentionSequence call{0, 4, len - 4, s.table};
@@ -277,7 +296,7 @@ TEST_P(AttentionTest, OutputBitsDependOnlyOnTheToken) {
 
   {
     // Beside 40 one-token sequences: enough query blocks that the items take
-    // every KV head at once (plan_attention_items), where alone they took one.
+    // every KV head at once (plan_attention), where alone they took one.
     std::vector<AttentionSequence> calls = {{0, len, 0, s.table}};
     std::vector<PagedSequence> others;
     for (int i = 0; i < 40; ++i) others.push_back(cache.add(p, 1, rng));
@@ -285,7 +304,7 @@ TEST_P(AttentionTest, OutputBitsDependOnlyOnTheToken) {
     std::vector<float> batch_q(q);
     batch_q.insert(batch_q.end(), noise.begin(), noise.begin() + 40 * qrow);
     std::vector<float> batch_out(batch_q.size());
-    ASSERT_EQ(plan_attention_items(shape_of(p), calls, 2).front().kv_head_end, p.kv_heads);
+    ASSERT_EQ(plan_attention(shape_of(p), calls, 2).items.front().kv_head_end, p.kv_heads);
     paged_attention(kernel, shape_of(p), calls, batch_q.data(), cache.k, cache.v, batch_out.data());
     expect_same(batch_out.data(), 0, len, "beside 40 decode tokens");
   }
@@ -300,8 +319,8 @@ TEST_P(AttentionTest, OutputBitsDependOnlyOnTheToken) {
       moved.table.push_back(other_cache.free_blocks.back());
       other_cache.free_blocks.pop_back();
     }
-    store(q_problem, s.k, moved.table, len, other_cache.k);
-    store(q_problem, s.v, moved.table, len, other_cache.v);
+    store(q_problem, s.k, moved.table, len, true, other_cache.k);
+    store(q_problem, s.v, moved.table, len, false, other_cache.v);
     const AttentionSequence call{0, len, 0, moved.table};
     paged_attention(kernel, shape_of(q_problem), {&call, 1}, q.data(), other_cache.k, other_cache.v,
                     out.data());
@@ -309,32 +328,86 @@ TEST_P(AttentionTest, OutputBitsDependOnlyOnTheToken) {
   }
 }
 
+// Sequences sharing blocks (forks of one prompt, prefix-cache hits) are
+// computed together wherever they share a tile: every token still gets the
+// bits it gets alone, and the naive reference's values.
+TEST_P(AttentionTest, SequencesSharingBlocksGetTheirBitsAlone) {
+  const auto [kernel, p] = GetParam();
+  if (!kernel_runs(kernel, p)) GTEST_SKIP() << "avx2 kernel not available for this CPU or shape";
+  std::mt19937 rng(31);
+  const int64_t qrow = p.heads * p.head_dim, shared = 200 / p.block_size * p.block_size;
+  Cache cache(p, 4000 / p.block_size + 64, rng);
+  const PagedSequence parent = cache.add(p, 200, rng);
+  std::vector<PagedSequence> seqs = {parent};
+  for (int64_t i = 0; i < 24; ++i) seqs.push_back(cache.fork(p, parent, shared, shared + 1 + i * 37 % 60, rng));
+  // Each sequence decodes its last position; the last one runs a 20-token chunk.
+  std::vector<AttentionSequence> calls;
+  int64_t rows = 0;
+  for (const auto& seq : seqs) {
+    const int64_t len = std::ssize(seq.k) / (p.kv_heads * p.head_dim);
+    const int64_t n = &seq == &seqs.back() ? 20 : 1;
+    calls.push_back({rows, n, len - n, seq.table});
+    rows += n;
+  }
+  const std::vector<float> q = random_q(rows * qrow, 37);
+  std::vector<float> batch(rows * qrow), alone(rows * qrow);
+  paged_attention(kernel, shape_of(p), calls, q.data(), cache.k, cache.v, batch.data());
+  for (const auto& call : calls) {
+    for (int64_t t = 0; t < call.num_tokens; ++t) {
+      const AttentionSequence single{0, 1, call.start_position + t, call.block_table};
+      const int64_t at = (call.first_row + t) * qrow;
+      paged_attention(kernel, shape_of(p), {&single, 1}, q.data() + at, cache.k, cache.v, alone.data() + at);
+    }
+  }
+  for (size_t i = 0; i < calls.size(); ++i) {
+    const auto& call = calls[i];
+    const int64_t at = call.first_row * qrow;
+    EXPECT_EQ(std::memcmp(batch.data() + at, alone.data() + at, call.num_tokens * qrow * sizeof(float)), 0)
+        << "sequence " << i;
+    const auto ref = naive(p, q.data() + at, seqs[i], call.start_position, call.num_tokens);
+    for (int64_t e = 0; e < call.num_tokens * qrow; ++e) {
+      ASSERT_NEAR(batch[at + e], ref[e], 2e-5) << "sequence " << i << " element " << e;
+    }
+  }
+}
+
 INSTANTIATE_TEST_SUITE_P(Kernels, AttentionTest, ::testing::ValuesIn(all_cases()), case_name);
 
-// Every (sequence, token, KV head) lands in exactly one item; items take
-// every KV head once there are 4 query blocks per thread, and run the
+// Every (sequence, token, KV head) lands in exactly one item; an item's
+// pieces share their first block and hold at most kAttentionQueryBlock
+// tokens; items take every KV head once there are 4 per thread, and run the
 // costliest first.
 TEST(AttentionPlanTest, CoversEveryTokenAndHeadOnce) {
   const AttentionShape shape{12, 4, 64, 16, DType::BF16};
-  const std::vector<BlockId> table(64, 0);
+  std::vector<std::vector<BlockId>> tables;
+  for (BlockId b = 0; b < 50; ++b) tables.push_back({b, 100 + b, 200 + b, 300 + b, 400 + b});
+  for (BlockId b = 0; b < 30; ++b) tables.push_back({1000, 1001, 500 + b});  // sharing their first two blocks
   for (const int64_t decodes : {int64_t{3}, int64_t{40}}) {
-    std::vector<AttentionSequence> seqs = {{0, 70, 10, table}};  // a prefill chunk: 3 query blocks
-    for (int64_t i = 0; i < decodes; ++i) seqs.push_back({70 + i, 1, 5 * i, table});
-    const int64_t query_blocks = 3 + decodes;
+    std::vector<AttentionSequence> seqs = {{0, 70, 10, tables[0]}};  // a prefill chunk: 3 query blocks
+    for (int64_t i = 0; i < decodes; ++i) seqs.push_back({70 + i, 1, 5 * i % 60, tables[1 + i]});
+    for (int64_t i = 0; i < decodes; ++i) seqs.push_back({70 + decodes + i, 1, 40, tables[50 + i % 30]});
     for (const int threads : {1, 2, 8, 64}) {
-      const auto items = plan_attention_items(shape, seqs, threads);
-      const int64_t heads_per_item = query_blocks >= 4 * threads ? shape.num_kv_heads : 1;
+      const AttentionPlan plan = plan_attention(shape, seqs, threads);
       std::vector<int> seen(seqs.size() * 70 * shape.num_kv_heads, 0);
-      for (const auto& item : items) {
-        EXPECT_EQ(item.kv_head_end - item.kv_head_begin, heads_per_item);
-        EXPECT_LE(item.token_end - item.token_begin, kAttentionQueryBlock);
-        const auto index = item.sequence - seqs.data();
-        for (int64_t t = item.token_begin; t < item.token_end; ++t) {
-          for (int64_t h = item.kv_head_begin; h < item.kv_head_end; ++h) {
-            ++seen[(index * 70 + t) * shape.num_kv_heads + h];
+      std::vector<const AttentionPiece*> groups;
+      for (const auto& item : plan.items) {
+        EXPECT_EQ(item.kv_head_end - item.kv_head_begin, plan.items.front().kv_head_end - plan.items.front().kv_head_begin);
+        int64_t tokens = 0;
+        for (const auto& piece : item.pieces) {
+          tokens += piece.token_end - piece.token_begin;
+          EXPECT_EQ(piece.sequence->block_table.front(), item.pieces.front().sequence->block_table.front());
+          const auto index = piece.sequence - seqs.data();
+          for (int64_t t = piece.token_begin; t < piece.token_end; ++t) {
+            for (int64_t h = item.kv_head_begin; h < item.kv_head_end; ++h) {
+              ++seen[(index * 70 + t) * shape.num_kv_heads + h];
+            }
           }
         }
+        EXPECT_LE(tokens, kAttentionQueryBlock);
+        if (std::find(groups.begin(), groups.end(), item.pieces.data()) == groups.end()) groups.push_back(item.pieces.data());
       }
+      const int64_t heads_per_item = std::ssize(groups) >= 4 * threads ? shape.num_kv_heads : 1;
+      EXPECT_EQ(plan.items.front().kv_head_end - plan.items.front().kv_head_begin, heads_per_item);
       for (size_t i = 0; i < seqs.size(); ++i) {
         for (int64_t t = 0; t < 70; ++t) {
           for (int64_t h = 0; h < shape.num_kv_heads; ++h) {
@@ -343,13 +416,36 @@ TEST(AttentionPlanTest, CoversEveryTokenAndHeadOnce) {
           }
         }
       }
-      auto cost = [](const AttentionItem& i) {
-        return (i.token_end - i.token_begin) * (i.sequence->start_position + i.token_end);
+      auto cost = [](const AttentionItem& item) {
+        int64_t c = 0;
+        for (const auto& piece : item.pieces) {
+          c += (piece.token_end - piece.token_begin) * (piece.sequence->start_position + piece.token_end);
+        }
+        return c;
       };
-      EXPECT_TRUE(std::is_sorted(items.begin(), items.end(),
+      EXPECT_TRUE(std::is_sorted(plan.items.begin(), plan.items.end(),
                                  [&](const auto& a, const auto& b) { return cost(a) > cost(b); }));
     }
   }
+}
+
+// Decode tokens of sequences sharing their first block go into as few items
+// as the query block allows, cut evenly (40 -> 20 + 20); the others stay alone.
+TEST(AttentionPlanTest, GroupsSequencesSharingTheirFirstBlock) {
+  const AttentionShape shape{9, 3, 64, 16, DType::BF16};
+  std::vector<std::vector<BlockId>> tables;
+  for (BlockId b = 0; b < 40; ++b) tables.push_back({7, 8, 100 + b});
+  for (BlockId b = 0; b < 5; ++b) tables.push_back({200 + b});
+  std::vector<AttentionSequence> seqs;
+  for (size_t i = 0; i < tables.size(); ++i) seqs.push_back({std::ssize(seqs), 1, 40, tables[(i * 7) % tables.size()]});
+  const AttentionPlan plan = plan_attention(shape, seqs, 2);
+  std::vector<int64_t> sizes;
+  for (const auto& item : plan.items) {
+    ASSERT_EQ(item.kv_head_end - item.kv_head_begin, 1);  // 7 groups < 4 * 2 threads
+    if (item.kv_head_begin == 0) sizes.push_back(std::ssize(item.pieces));
+  }
+  std::sort(sizes.begin(), sizes.end());
+  EXPECT_EQ(sizes, (std::vector<int64_t>{1, 1, 1, 1, 1, 20, 20}));
 }
 
 // Both kernels agree to float rounding: the choice between them changes

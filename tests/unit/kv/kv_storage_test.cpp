@@ -33,17 +33,19 @@ class KvStorageTest : public testing::TestWithParam<DType> {
       for (const bool is_v : {false, true}) {
         auto* base = static_cast<uint8_t*>(is_v ? st.v_data(l) : st.k_data(l));
         for (int64_t h = 0; h < layout_.num_kv_heads; ++h) {
-          uint8_t* row = base + kv_row(slot, st.block_size(), layout_.num_kv_heads, hd, h) * esize;
-          std::vector<float> want(static_cast<size_t>(hd));
-          for (int64_t i = 0; i < hd; ++i) want[static_cast<size_t>(i)] = value_of(seq, pos, l, h * hd + i, is_v);
-          if (!check) {
-            dtype_from_f32(layout_.dtype, want.data(), row, want.size());
-            continue;
+          for (int64_t d = 0; d < hd; ++d) {
+            const int64_t bs = st.block_size(), heads = layout_.num_kv_heads;
+            uint8_t* at = base + (is_v ? v_row(slot, bs, heads, hd, h) + d : k_element(slot, bs, heads, hd, h, d)) * esize;
+            const float want = value_of(seq, pos, l, h * hd + d, is_v);
+            if (!check) {
+              dtype_from_f32(layout_.dtype, &want, at, 1);
+              continue;
+            }
+            float got;
+            dtype_to_f32(layout_.dtype, at, &got, 1);
+            ASSERT_EQ(got, want) << "seq " << seq << " pos " << pos << " layer " << l << " head " << h << " dim " << d
+                                 << (is_v ? " V" : " K");
           }
-          std::vector<float> got(want.size());
-          dtype_to_f32(layout_.dtype, row, got.data(), got.size());
-          ASSERT_EQ(got, want) << "seq " << seq << " pos " << pos << " layer " << l << " head " << h
-                               << (is_v ? " V" : " K");
         }
       }
     }
@@ -75,31 +77,30 @@ TEST_P(KvStorageTest, LayoutAndAlignment) {
   }
 }
 
-// Head-major blocks with K and V side by side: a head's rows of a block are
-// one run of block_size rows, the runs of a block's heads follow each other,
-// every (slot, head) row lies in the first (K) half of its own block, and
-// the same offsets one half block on (V) fill the other half: K and V rows
-// together cover the array once.
-TEST(KvRowTest, HeadRowsOfABlockAreContiguousAndVFollowsK) {
+// Head-major blocks with K and V side by side: a head's K of a block is one
+// run of block_size keys per dim, its V one run of block_size rows, the runs
+// of a block's heads follow each other, K lies in the first half of its own
+// block and V in the second (v_data() = k_data() + one half block): every
+// element of the array is addressed exactly once.
+TEST(KvLayoutTest, HeadRunsOfABlockAreContiguousAndVFollowsK) {
   const int64_t bs = 4, heads = 3, hd = 8, half = bs * heads * hd;
-  std::vector<int> seen(5 * 2 * bs * heads, 0);
+  std::vector<int> seen(5 * 2 * half, 0);
   for (int64_t slot = 0; slot < 5 * bs; ++slot) {
     for (int64_t h = 0; h < heads; ++h) {
-      const int64_t row = kv_row(slot, bs, heads, hd, h);
-      ASSERT_EQ(row % hd, 0);
-      EXPECT_EQ(row / (2 * half), slot / bs) << "slot " << slot << " head " << h << ": outside its block";
-      EXPECT_LT(row % (2 * half), half) << "slot " << slot << " head " << h << ": K row in the V half";
-      if (slot % bs > 0) {
-        EXPECT_EQ(row - kv_row(slot - 1, bs, heads, hd, h), hd) << "slot " << slot;
+      const int64_t run = kv_head_run(slot / bs, bs, heads, hd, h);
+      EXPECT_EQ(run, (slot / bs * 2 * heads + h) * bs * hd) << "slot " << slot << " head " << h;
+      const int64_t v = v_row(slot, bs, heads, hd, h);
+      EXPECT_EQ(v - run, slot % bs * hd) << "slot " << slot << ": V rows follow one another";
+      for (int64_t d = 0; d < hd; ++d) {
+        const int64_t k = k_element(slot, bs, heads, hd, h, d);
+        EXPECT_EQ(k - run, d * bs + slot % bs) << "slot " << slot << " dim " << d << ": keys side by side per dim";
+        EXPECT_LT(k % (2 * half), half) << "slot " << slot << " head " << h << ": K in the V half";
+        ++seen[k];                 // K
+        ++seen[v + d + half];      // V, from v_data() = k_data() + one half block
       }
-      if (h > 0) {
-        EXPECT_EQ(row - kv_row(slot, bs, heads, hd, h - 1), bs * hd) << "slot " << slot;
-      }
-      ++seen[row / hd];           // K
-      ++seen[(row + half) / hd];  // V, from v_data() = k_data() + one half block
     }
   }
-  EXPECT_EQ(std::count(seen.begin(), seen.end(), 1), static_cast<int64_t>(seen.size())) << "rows overlap or leave gaps";
+  EXPECT_EQ(std::count(seen.begin(), seen.end(), 1), static_cast<int64_t>(seen.size())) << "elements overlap or leave gaps";
 }
 
 TEST_P(KvStorageTest, ArraysAreDisjointAndStartZeroed) {
