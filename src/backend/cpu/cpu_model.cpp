@@ -158,9 +158,17 @@ void CpuModel::store_kv(int64_t layer, int64_t slot, const float* qkv_row) {
   auto* k_cache = static_cast<uint8_t*>(kv_.k_data(layer));
   auto* v_cache = static_cast<uint8_t*>(kv_.v_data(layer));
   const int64_t bs = options_.block_size, heads = config_.num_key_value_heads;
+  // K goes in one value per dim, block_size values apart: converted as a row
+  // first, then scattered by element size.
+  thread_local std::vector<uint8_t> key;
+  key.resize(hd * elem);
   for (int64_t h = 0; h < heads; ++h) {
-    for (int64_t d = 0; d < hd; ++d) {
-      dtype_from_f32(options_.kv_dtype, qkv_row + q + h * hd + d, k_cache + k_element(slot, bs, heads, hd, h, d) * elem, 1);
+    dtype_from_f32(options_.kv_dtype, qkv_row + q + h * hd, key.data(), hd);
+    uint8_t* const k = k_cache + k_element(slot, bs, heads, hd, h, 0) * elem;
+    if (elem == 2) {
+      for (int64_t d = 0; d < hd; ++d) std::memcpy(k + d * bs * 2, key.data() + d * 2, 2);
+    } else {
+      for (int64_t d = 0; d < hd; ++d) std::memcpy(k + d * bs * elem, key.data() + d * elem, elem);
     }
     dtype_from_f32(options_.kv_dtype, qkv_row + q + kv + h * hd, v_cache + v_row(slot, bs, heads, hd, h) * elem, hd);
   }
