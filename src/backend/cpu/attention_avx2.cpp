@@ -56,6 +56,11 @@ constexpr int64_t kKeys = 16;   // keys of a score block: two vectors
 constexpr int64_t kWidenRows = 6;  // a bf16 tile is widened once for clusters of at least this many rows
 static_assert(kTile % kKeys == 0);
 
+// How many score_block calls score_rows makes.
+int64_t score_blocks_of(int64_t rows, int64_t keys) {
+  return rows <= 3 ? keys / 32 + keys % 32 / 16 : keys / 16;
+}
+
 // 16 consecutive dims as two vectors: f32 in dim order, bf16 in split order.
 LLMBATCH_AVX2 inline void load16(const float* p, __m256* a, __m256* b) {
   *a = _mm256_loadu_ps(p);
@@ -109,98 +114,104 @@ LLMBATCH_AVX2 inline __m256 load8(const uint16_t* p) {
 // whole, once per tile.
 class NextTileLines {
  public:
-  // Lines [0, lines) from base on.
-  struct Run {
-    const char* base = nullptr;
-    int64_t lines = 0;
+  // `lines` lines from line `line` of run `run` on, across runs.
+  struct Share {
+    const char* const* runs;
+    int64_t run_lines, run, line, lines;
   };
 
   template <typename T>
   void plan(std::span<const BlockId> blocks, const AttentionShape& s, int64_t first_head, int64_t heads,
             const T* k_cache, const T* v_cache) {
-    blocks_ = blocks;
-    shape_ = &s;
-    first_head_ = first_head;
-    k_ = reinterpret_cast<const char*>(k_cache);
-    v_ = reinterpret_cast<const char*>(v_cache);
-    elem_ = sizeof(T);
-    run_lines_ = (heads * s.block_size * s.head_dim * elem_ + 63) / 64;
-    block_ = is_v_ = line_ = 0;
+    runs_.clear();
+    for (const BlockId block : blocks) {
+      const int64_t run = kv_head_run(block, s.block_size, s.num_kv_heads, s.head_dim, first_head);
+      runs_.push_back(reinterpret_cast<const char*>(k_cache + run));
+      runs_.push_back(reinterpret_cast<const char*>(v_cache + run));
+    }
+    run_lines_ = (heads * s.block_size * s.head_dim * static_cast<int64_t>(sizeof(T)) + 63) / 64;
+    next_ = 0;
   }
 
   // Spreads the lines over `calls` shares of at most `most` lines.
   void spread(int64_t calls, int64_t most) {
-    share_ = std::min(most, (2 * std::ssize(blocks_) * run_lines_ + calls - 1) / std::max<int64_t>(calls, 1));
+    share_ = std::min(most, (total() + calls - 1) / std::max<int64_t>(calls, 1));
   }
 
-  // The next share, within one block's K or V run (so at a run's end a
-  // share comes out shorter); empty once all were taken.
-  Run take() { return take(share_); }
-
-  // The lines no share took.
-  LLMBATCH_AVX2 void finish() {
-    for (Run run = take(run_lines_); run.lines > 0; run = take(run_lines_)) {
-      for (int64_t i = 0; i < run.lines; ++i) _mm_prefetch(run.base + 64 * i, _MM_HINT_T1);
-    }
-  }
-
- private:
-  Run take(int64_t most) {
-    if (block_ == std::ssize(blocks_)) return {};
-    const int64_t n = std::min(most, run_lines_ - line_);
-    const int64_t run = kv_head_run(blocks_[block_], shape_->block_size, shape_->num_kv_heads, shape_->head_dim, first_head_);
-    const Run out{(is_v_ ? v_ : k_) + run * elem_ + 64 * line_, n};
-    if ((line_ += n) == run_lines_) {
-      line_ = 0;
-      is_v_ ^= 1;
-      block_ += is_v_ ? 0 : 1;
-    }
+  // The next share; empty once all were taken.
+  Share take() {
+    const int64_t n = std::min(share_, total() - next_);
+    const Share out{runs_.data(), run_lines_, next_ / run_lines_, next_ % run_lines_, n};
+    next_ += n;
     return out;
   }
 
-  std::span<const BlockId> blocks_;
-  const AttentionShape* shape_ = nullptr;
-  int64_t first_head_ = 0;
-  const char *k_ = nullptr, *v_ = nullptr;
-  int64_t elem_ = 0, run_lines_ = 0, share_ = 0;
-  int64_t block_ = 0, is_v_ = 0, line_ = 0;
+  // The lines no share took.
+  LLMBATCH_AVX2 void finish() {
+    for (; next_ < total(); ++next_) _mm_prefetch(runs_[next_ / run_lines_] + 64 * (next_ % run_lines_), _MM_HINT_T1);
+  }
+
+ private:
+  int64_t total() const { return std::ssize(runs_) * run_lines_; }
+
+  std::vector<const char*> runs_;  // per block of the next tile: its K run, its V run
+  int64_t run_lines_ = 0, share_ = 0, next_ = 0;
 };
 
-// s[r * kTile + j + i] = q_r · k_{j + i} for R rows and the 16 keys of two
-// groups of 8: dim d of group g's keys is the 8 values at k0 / k1 + d *
-// stride. One FMA chain per score over d = 0 .. hd - 1, whatever R and
-// wherever the keys come from. q: R rows of hd floats.
-// Between the dims it asks for the lines of `prefetch` (at most hd - 1, into
-// L2), one at a time: see NextTileLines.
-template <int R, typename T>
-LLMBATCH_AVX2 void score_block(const float* const* q, const T* k0, const T* k1, int64_t stride, int64_t hd, float* s,
-                               int64_t j, NextTileLines::Run prefetch) {
+// s[r * kTile + j + 8g + i] = q_r · k_{j + 8g + i} for R rows and the 8 keys
+// of each of G groups: dim d of group g's keys is the 8 values at k[g] + d *
+// stride. One FMA chain per score over d = 0 .. hd - 1, whatever R and G and
+// wherever the keys come from. q: R rows of hd floats. Between the dims it
+// asks for the lines of `prefetch` (at most hd - 1, into L2), one at a time:
+// see NextTileLines.
+template <int R, int G, typename T>
+LLMBATCH_AVX2 void score_block(const float* const* q, const T* const* k, int64_t stride, int64_t hd, float* s,
+                               int64_t j, NextTileLines::Share prefetch) {
   // The chains start from the products of dim 0 (an FMA onto zero rounds
   // the same), which also keeps GCC 12 from holding them in memory.
-  __m256 lo[R], hi[R];
-  {
-    const __m256 a = load8(k0), b = load8(k1);
+  __m256 acc[R][G];
+  LLMBATCH_UNROLL
+  for (int g = 0; g < G; ++g) {
+    const __m256 kg = load8(k[g]);
     LLMBATCH_UNROLL
-    for (int r = 0; r < R; ++r) {
-      const __m256 qd = _mm256_broadcast_ss(q[r]);
-      lo[r] = _mm256_mul_ps(qd, a);
-      hi[r] = _mm256_mul_ps(qd, b);
-    }
+    for (int r = 0; r < R; ++r) acc[r][g] = _mm256_mul_ps(_mm256_broadcast_ss(q[r]), kg);
   }
   for (int64_t d = 1; d < hd; ++d) {
-    if (d <= prefetch.lines) _mm_prefetch(prefetch.base + 64 * (d - 1), _MM_HINT_T1);
-    const __m256 a = load8(k0 + d * stride), b = load8(k1 + d * stride);
-    LLMBATCH_UNROLL
-    for (int r = 0; r < R; ++r) {
-      const __m256 qd = _mm256_broadcast_ss(q[r] + d);
-      lo[r] = _mm256_fmadd_ps(qd, a, lo[r]);
-      hi[r] = _mm256_fmadd_ps(qd, b, hi[r]);
+    if (d <= prefetch.lines) {
+      _mm_prefetch(prefetch.runs[prefetch.run] + 64 * prefetch.line, _MM_HINT_T1);
+      if (++prefetch.line == prefetch.run_lines) {
+        prefetch.line = 0;
+        ++prefetch.run;
+      }
+    }
+    // 16 registers: 6 rows x 2 groups hold both keys and one q at a time,
+    // 3 rows x 4 groups all three q and one key at a time.
+    if constexpr (G <= 2) {
+      __m256 kg[G];
+      LLMBATCH_UNROLL
+      for (int g = 0; g < G; ++g) kg[g] = load8(k[g] + d * stride);
+      LLMBATCH_UNROLL
+      for (int r = 0; r < R; ++r) {
+        const __m256 qd = _mm256_broadcast_ss(q[r] + d);
+        LLMBATCH_UNROLL
+        for (int g = 0; g < G; ++g) acc[r][g] = _mm256_fmadd_ps(qd, kg[g], acc[r][g]);
+      }
+    } else {
+      __m256 qd[R];
+      LLMBATCH_UNROLL
+      for (int r = 0; r < R; ++r) qd[r] = _mm256_broadcast_ss(q[r] + d);
+      LLMBATCH_UNROLL
+      for (int g = 0; g < G; ++g) {
+        const __m256 kg = load8(k[g] + d * stride);
+        LLMBATCH_UNROLL
+        for (int r = 0; r < R; ++r) acc[r][g] = _mm256_fmadd_ps(qd[r], kg, acc[r][g]);
+      }
     }
   }
   LLMBATCH_UNROLL
   for (int r = 0; r < R; ++r) {
-    _mm256_storeu_ps(s + r * kTile + j, lo[r]);
-    _mm256_storeu_ps(s + r * kTile + j + 8, hi[r]);
+    LLMBATCH_UNROLL
+    for (int g = 0; g < G; ++g) _mm256_storeu_ps(s + r * kTile + j + 8 * g, acc[r][g]);
   }
 }
 
@@ -293,7 +304,7 @@ LLMBATCH_AVX2 void softmax_step(float* s, int64_t visible, float* max, float* su
 // Per-thread buffers, grown to the largest item seen; the float rows start
 // 64-byte aligned.
 struct Scratch {
-  std::vector<float> q, acc, scores;  // q (dim order), acc (split order): [heads][rows][hd]; scores: [rows][kTile] of a tile's rows in plan order
+  std::vector<float> q, acc, scores;  // q (dim order), acc (split order): [heads][rows][hd]; scores: [kRows][kTile]
   std::vector<float> max, sum;        // [heads][rows]
   std::vector<float> keys;            // a widened tile: [hd][kTile]
   std::vector<int64_t> position;      // [rows]
@@ -380,7 +391,9 @@ void plan_tile(const AttentionShape& s, const AttentionItem& item, std::span<con
       }
     }
     plan->blocks.insert(plan->blocks.end(), cluster_blocks.begin(), cluster_blocks.end());
-    plan->score_blocks += (c.row_end - c.row_begin + kRows - 1) / kRows * (c.keys / kKeys);
+    for (int64_t i = c.row_begin; i < c.row_end; i += kRows) {
+      plan->score_blocks += score_blocks_of(std::min<int64_t>(kRows, c.row_end - i), c.keys);
+    }
   };
   int64_t row = 0;
   for (const AttentionPiece& piece : item.pieces) {
@@ -435,17 +448,30 @@ LLMBATCH_AVX2 void widen_keys(const T* const* keys, int64_t n, int64_t shift, in
   }
 }
 
-// score_block for n <= kRows rows.
+// score_block for n <= kRows rows and the keys [j, j + 16 * blocks) of
+// groups k (of 8 keys) from j / 8 on: up to 3 rows 32 keys at a time, for
+// 12 FMA chains.
 template <typename T>
-LLMBATCH_AVX2 void score_rows(int64_t n, const float* const* q, const T* k0, const T* k1, int64_t stride, int64_t hd,
-                              float* s, int64_t j, NextTileLines::Run prefetch) {
-  switch (n) {
-    case 1: return score_block<1>(q, k0, k1, stride, hd, s, j, prefetch);
-    case 2: return score_block<2>(q, k0, k1, stride, hd, s, j, prefetch);
-    case 3: return score_block<3>(q, k0, k1, stride, hd, s, j, prefetch);
-    case 4: return score_block<4>(q, k0, k1, stride, hd, s, j, prefetch);
-    case 5: return score_block<5>(q, k0, k1, stride, hd, s, j, prefetch);
-    default: return score_block<6>(q, k0, k1, stride, hd, s, j, prefetch);
+LLMBATCH_AVX2 void score_rows(int64_t n, const float* const* q, const T* const* k, int64_t stride, int64_t hd,
+                              float* s, int64_t j, int64_t end, NextTileLines& prefetch) {
+  for (; n <= 3 && j + 32 <= end; j += 32) {
+    const T* const* kg = k + j / 8;
+    switch (n) {
+      case 1: score_block<1, 4>(q, kg, stride, hd, s, j, prefetch.take()); break;
+      case 2: score_block<2, 4>(q, kg, stride, hd, s, j, prefetch.take()); break;
+      default: score_block<3, 4>(q, kg, stride, hd, s, j, prefetch.take()); break;
+    }
+  }
+  for (; j < end; j += 16) {
+    const T* const* kg = k + j / 8;
+    switch (n) {
+      case 1: score_block<1, 2>(q, kg, stride, hd, s, j, prefetch.take()); break;
+      case 2: score_block<2, 2>(q, kg, stride, hd, s, j, prefetch.take()); break;
+      case 3: score_block<3, 2>(q, kg, stride, hd, s, j, prefetch.take()); break;
+      case 4: score_block<4, 2>(q, kg, stride, hd, s, j, prefetch.take()); break;
+      case 5: score_block<5, 2>(q, kg, stride, hd, s, j, prefetch.take()); break;
+      default: score_block<6, 2>(q, kg, stride, hd, s, j, prefetch.take()); break;
+    }
   }
 }
 
@@ -477,7 +503,7 @@ LLMBATCH_AVX2 void attend(const AttentionShape& s, const AttentionItem& item, co
   Scratch& w = scratch();
   float* const qs = aligned_floats(w.q, heads * rows * hd);
   float* const acc = aligned_floats(w.acc, heads * rows * hd);
-  float* const scores = aligned_floats(w.scores, rows * kTile);
+  float* const scores = aligned_floats(w.scores, kRows * kTile);
   float* const widened = aligned_floats(w.keys, hd * kTile);
   std::fill_n(acc, heads * rows * hd, 0.0f);
   w.max.assign(heads * rows, -std::numeric_limits<float>::infinity());
@@ -525,34 +551,37 @@ LLMBATCH_AVX2 void attend(const AttentionShape& s, const AttentionItem& item, co
       const bool widen = bs % 8 != 0 || (!std::is_same_v<T, float> && c.row_end - c.row_begin >= kWidenRows);
       for (int64_t h = 0; h < heads; ++h) {
         const int64_t shift = h * head_stride;
+        // Where each group of 8 keys starts, in the cache or widened.
+        const T* groups[kTile / 8];
+        const float* widened_groups[kTile / 8];
+        for (int64_t g = 0; g < c.keys / 8; ++g) {
+          groups[g] = keys[8 * g] + shift;
+          widened_groups[g] = widened + 8 * g;
+        }
         if (widen) widen_keys(keys, c.keys, shift, bs, hd, widened);
+        // A block of rows at a time: scores, softmax, values, so that its
+        // scores stay in L1 beside the tile's K and V.
         for (int64_t i = c.row_begin; i < c.row_end; i += kRows) {
           const int64_t n = std::min<int64_t>(kRows, c.row_end - i);
           const float* q_ptrs[kRows];
-          for (int64_t k = 0; k < n; ++k) q_ptrs[k] = qs + (h * rows + plan.rows[i + k]) * hd;
-          float* const s = scores + i * kTile;
-          for (int64_t j = 0; j < c.keys; j += kKeys) {
-            if (widen) {
-              score_rows<float>(n, q_ptrs, widened + j, widened + j + 8, kTile, hd, s, j, prefetch.take());
-            } else {
-              score_rows<T>(n, q_ptrs, keys[j] + shift, keys[j + 8] + shift, bs, hd, s, j, prefetch.take());
-            }
-          }
-        }
-        for (int64_t i = c.row_begin; i < c.row_end; ++i) {
-          const int64_t state = h * rows + plan.rows[i];
-          softmax_step(scores + i * kTile, plan.visible[i], &w.max[state], &w.sum[state], acc + state * hd, hd);
-        }
-        // Rows of a block share the keys all of them see; on the diagonal
-        // tile the later tokens' extra keys follow one row at a time, in order.
-        for (int64_t i = c.row_begin; i < c.row_end; i += kRows) {
-          const int64_t n = std::min<int64_t>(kRows, c.row_end - i);
           const float* p_ptrs[kRows];
           float* a_ptrs[kRows];
           for (int64_t k = 0; k < n; ++k) {
-            p_ptrs[k] = scores + (i + k) * kTile;
+            q_ptrs[k] = qs + (h * rows + plan.rows[i + k]) * hd;
+            p_ptrs[k] = scores + k * kTile;
             a_ptrs[k] = acc + (h * rows + plan.rows[i + k]) * hd;
           }
+          if (widen) {
+            score_rows(n, q_ptrs, widened_groups, kTile, hd, scores, 0, c.keys, prefetch);
+          } else {
+            score_rows(n, q_ptrs, groups, bs, hd, scores, 0, c.keys, prefetch);
+          }
+          for (int64_t k = 0; k < n; ++k) {
+            const int64_t state = h * rows + plan.rows[i + k];
+            softmax_step(scores + k * kTile, plan.visible[i + k], &w.max[state], &w.sum[state], a_ptrs[k], hd);
+          }
+          // The rows share the keys all of them see; on the diagonal tile the
+          // later tokens' extra keys follow one row at a time, in order.
           const int64_t shared = *std::min_element(plan.visible.begin() + i, plan.visible.begin() + i + n);
           values_of_rows(n, p_ptrs, values, shift, 0, shared, hd, a_ptrs);
           for (int64_t k = 0; k < n; ++k) {
