@@ -3,12 +3,14 @@
 // `--sequences` sequences at `--context` positions. By default every
 // sequence has its own blocks, scattered over the pool, and the caches are
 // evicted before each step (the engine's case: attention streams the KV
-// from memory); `--shared` gives all sequences one block table, as the
-// forked sequences of tools/bench/forward.sh do (the KV stays in cache, so
-// the kernel's arithmetic is what is timed).
+// from memory); `--shared` gives all sequences one block table (the KV
+// stays in cache, so the kernel's arithmetic is what is timed); `--forked`
+// gives them the same blocks up to the last one, which each has of its own,
+// and evicts the caches, as tools/bench/forward.sh's decode steps of
+// sequences forked from one prompt.
 //
-//   bench_attention --preset smollm135m --sequences 64 --context 512 [--shared]
-//                   [--threads 2] [--steps 20]
+//   bench_attention --preset smollm135m --sequences 64 --context 512
+//                   [--shared | --forked] [--threads 2] [--steps 20]
 //
 // Prints the best and the mean step time and the rate at which the step
 // reads K and V.
@@ -35,21 +37,26 @@ int main(int argc, char** argv) {
   std::string preset = "smollm135m";
   int64_t sequences = 64, context = 512, block_size = 16;
   int threads = 2, steps = 20;
-  bool shared = false;
+  bool shared = false, forked = false;
   app.add_option("--preset", preset);
   app.add_option("--sequences", sequences)->check(CLI::PositiveNumber);
   app.add_option("--context", context)->check(CLI::PositiveNumber);
   app.add_option("--block-size", block_size)->check(CLI::PositiveNumber);
   app.add_option("--threads", threads);
   app.add_option("--steps", steps)->check(CLI::PositiveNumber);
-  app.add_flag("--shared", shared);
+  auto* shared_flag = app.add_flag("--shared", shared);
+  app.add_flag("--forked", forked)->excludes(shared_flag);
   CLI11_PARSE(app, argc, argv);
   cpu_set_threads(threads);
 
   const ModelConfig c = random_preset_config(preset);
   const AttentionShape shape{c.num_attention_heads, c.num_key_value_heads, c.head_dim, block_size, DType::BF16};
   const int64_t blocks_per_sequence = (context + block_size - 1) / block_size;
-  const int64_t num_blocks = blocks_per_sequence * (shared ? 1 : sequences);
+  // Forked: the blocks before the last are the prompt's, the last one each
+  // sequence's own.
+  const int64_t own_blocks = shared ? 0 : forked ? 1 : blocks_per_sequence;
+  const int64_t common_blocks = blocks_per_sequence - own_blocks;
+  const int64_t num_blocks = common_blocks + own_blocks * sequences;
   const int64_t layer_elems = num_blocks * block_size * c.num_key_value_heads * c.head_dim;
 
   // Random bf16 K and V in [0.5, 2), in the engine's own KV storage: one
@@ -66,11 +73,14 @@ int main(int argc, char** argv) {
   std::vector<BlockId> ids(num_blocks);
   std::iota(ids.begin(), ids.end(), 0);
   std::shuffle(ids.begin(), ids.end(), rng);
+  std::vector<std::vector<BlockId>> tables;
   std::vector<AttentionSequence> plan;
   for (int64_t s = 0; s < sequences; ++s) {
-    const auto first = ids.begin() + (shared ? 0 : s * blocks_per_sequence);
-    plan.push_back({s, 1, context - 1, std::span<const BlockId>(&*first, blocks_per_sequence)});
+    std::vector<BlockId>& table = tables.emplace_back(ids.begin(), ids.begin() + common_blocks);
+    const auto own = ids.begin() + common_blocks + s * own_blocks;
+    table.insert(table.end(), own, own + own_blocks);
   }
+  for (int64_t s = 0; s < sequences; ++s) plan.push_back({s, 1, context - 1, tables[s]});
   std::vector<float> q(sequences * c.q_size(), 0.1f), out(q.size());
   std::vector<char> evict(256 << 20, 1);
   int64_t evicted = 0;  // read, not written: no write-backs of the evicting lines during the timed step
@@ -93,7 +103,7 @@ int main(int argc, char** argv) {
   std::printf("%s attention, %lld sequences @ctx %lld, %s KV, %d threads (%s): best %.2f ms, mean %.2f ms per step; "
               "K+V %.1f MB per step, %.1f GB/s at the best\n",
               preset.c_str(), static_cast<long long>(sequences), static_cast<long long>(context),
-              shared ? "shared" : "own", threads, attention_kernel_name(attention_kernel(shape)), best * 1e3,
+              shared ? "shared" : forked ? "forked" : "own", threads, attention_kernel_name(attention_kernel(shape)), best * 1e3,
               total / steps * 1e3, kv_bytes / 1e6, kv_bytes / best / 1e9);
   return evicted == -1 ? 1 : 0;  // keeps the eviction reads live
 }
