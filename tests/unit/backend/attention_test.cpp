@@ -170,6 +170,7 @@ const Problem kProblems[] = {
     {4, 2, 48, 5, DType::F32},    // head_dim 48
     {4, 2, 20, 16, DType::BF16},  // head_dim 20
     {4, 2, 16, 16, DType::F16},   // f16 KV: portable only
+    {6, 2, 64, 128, DType::BF16},  // a block holds two key tiles
 };
 
 struct KernelProblem {
