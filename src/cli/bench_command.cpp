@@ -144,6 +144,8 @@ int run_bench_command(BenchArgs a) {
     nlohmann::json out = {{"model", model_name},
                           {"backend", backend->describe()},
                           {"dataset", a.dataset},
+                          {"prefix_len", a.workload.prefix_len},
+                          {"n", a.workload.n},
                           {"num_prompts", a.workload.num_prompts},
                           {"max_num_seqs", a.max_num_seqs},
                           {"kv_blocks", num_blocks},
@@ -156,12 +158,14 @@ int run_bench_command(BenchArgs a) {
   }
   std::printf("model:    %s\nbackend:  %s\n", model_name.c_str(), backend->describe().c_str());
   if (a.workload.distribution == LengthDistribution::kFixed) {
-    std::printf("workload: %lld prompts, %lld in / %lld out tokens\n", static_cast<long long>(a.workload.num_prompts),
+    std::printf("workload: %lld prompts, %lld in / %lld out tokens", static_cast<long long>(a.workload.num_prompts),
                 static_cast<long long>(a.workload.input_len), static_cast<long long>(a.workload.output_len));
   } else {
-    std::printf("workload: %lld prompts, sharegpt-like lognormal lengths\n",
+    std::printf("workload: %lld prompts, sharegpt-like lognormal lengths",
                 static_cast<long long>(a.workload.num_prompts));
   }
+  std::printf(", shared prefix %lld, n %lld\n", static_cast<long long>(a.workload.prefix_len),
+              static_cast<long long>(a.workload.n));
   std::printf("engine:   max_num_seqs %lld, max_num_batched_tokens %lld, KV %s = %lld blocks of %lld (%s)\n\n",
               static_cast<long long>(a.max_num_seqs), static_cast<long long>(a.max_num_batched_tokens),
               a.kv_cache_memory.c_str(), static_cast<long long>(num_blocks), static_cast<long long>(a.block_size),
@@ -191,6 +195,9 @@ void add_bench_command(CLI::App& app, CommandAction& action) {
   cmd->add_option("--output-len", args->workload.output_len, "generated tokens (fixed)")->capture_default_str();
   cmd->add_option("--num-prompts", args->workload.num_prompts, "requests")->capture_default_str();
   cmd->add_option("--seed", args->workload.seed, "workload seed")->capture_default_str();
+  cmd->add_option("--prefix-len", args->workload.prefix_len, "tokens every prompt starts with (a shared system prompt)")
+      ->capture_default_str();
+  cmd->add_option("--n", args->workload.n, "samples per prompt (at temperature 1)")->capture_default_str();
   cmd->add_option("--max-num-seqs", args->max_num_seqs, "sequences per step")->capture_default_str();
   cmd->add_option("--max-num-batched-tokens", args->max_num_batched_tokens, "tokens per step")->capture_default_str();
   cmd->add_option("--kv-cache-memory", args->kv_cache_memory, "KV cache size, e.g. 4GiB")->capture_default_str();

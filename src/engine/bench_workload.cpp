@@ -33,6 +33,8 @@ std::vector<EngineRequest> bench_requests(const BenchWorkload& workload, int64_t
   if (workload.num_prompts < 1) throw ConfigError("must be at least 1", {.key = "--num-prompts"});
   if (workload.input_len < 1) throw ConfigError("must be at least 1", {.key = "--input-len"});
   if (workload.output_len < 1) throw ConfigError("must be at least 1", {.key = "--output-len"});
+  if (workload.prefix_len < 0) throw ConfigError("must not be negative", {.key = "--prefix-len"});
+  if (workload.n < 1) throw ConfigError("must be at least 1", {.key = "--n"});
   const PhiloxKey key = {static_cast<uint32_t>(workload.seed), static_cast<uint32_t>(workload.seed >> 32)};
   std::vector<EngineRequest> requests;
   requests.reserve(static_cast<size_t>(workload.num_prompts));
@@ -48,14 +50,19 @@ std::vector<EngineRequest> bench_requests(const BenchWorkload& workload, int64_t
       in = lognormal_length(kShareGptMeanIn, normals[0]);
       out = lognormal_length(kShareGptMeanOut, normals[1]);
     }
-    r.prompt.resize(static_cast<size_t>(in));
-    for (int64_t t = 0; t < in; ++t) {
-      const auto bits = philox4x32({index, static_cast<uint32_t>(t), 0, 2}, key);
-      r.prompt[static_cast<size_t>(t)] = static_cast<TokenId>(bits[0] % static_cast<uint64_t>(vocab_size));
-    }
+    // Token t of the shared prefix draws from counter (0, t, 0, 3), the same
+    // for every prompt; the prompt's own tokens from (index, t, 0, 2).
+    auto token = [&](uint32_t stream, int64_t t, uint32_t kind) {
+      const auto bits = philox4x32({stream, static_cast<uint32_t>(t), 0, kind}, key);
+      return static_cast<TokenId>(bits[0] % static_cast<uint64_t>(vocab_size));
+    };
+    for (int64_t t = 0; t < workload.prefix_len; ++t) r.prompt.push_back(token(0, t, 3));
+    for (int64_t t = 0; t < in; ++t) r.prompt.push_back(token(index, t, 2));
     r.sampling.max_tokens = out;
     r.sampling.ignore_eos = true;
-    r.sampling.temperature = 0.0;
+    r.sampling.n = workload.n;
+    r.sampling.temperature = workload.n > 1 ? 1.0 : 0.0;
+    r.sampling.seed = static_cast<uint64_t>(i);
     requests.push_back(std::move(r));
   }
   return requests;

@@ -1,6 +1,8 @@
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <cmath>
+#include <set>
 
 #include "../backend/model_fixture.h"
 #include "core/error.h"
@@ -43,9 +45,33 @@ TEST(BenchWorkload, ShareGptLengthsHaveThePaperMeans) {
   EXPECT_NEAR(out / 20000.0, 338.0, 12.0);
 }
 
+// Every prompt starts with the same prefix_len tokens, then its own; n > 1
+// samples at temperature 1 with the request's index as the seed.
+TEST(BenchWorkload, SharedPrefixAndSamplesPerPrompt) {
+  const BenchWorkload w{.input_len = 6, .output_len = 3, .num_prompts = 5, .seed = 2, .prefix_len = 40, .n = 4};
+  const auto shared = bench_requests(w, 1000);
+  auto plain_workload = w;
+  plain_workload.prefix_len = 0;
+  plain_workload.n = 1;
+  const auto plain = bench_requests(plain_workload, 1000);
+  for (size_t i = 0; i < shared.size(); ++i) {
+    ASSERT_EQ(shared[i].prompt.size(), 46u);
+    EXPECT_TRUE(std::equal(shared[i].prompt.begin(), shared[i].prompt.begin() + 40, shared[0].prompt.begin()));
+    EXPECT_TRUE(std::equal(shared[i].prompt.begin() + 40, shared[i].prompt.end(), plain[i].prompt.begin()));
+    EXPECT_EQ(shared[i].sampling.n, 4);
+    EXPECT_EQ(shared[i].sampling.temperature, 1.0);
+    EXPECT_EQ(shared[i].sampling.seed, i);
+    EXPECT_EQ(plain[i].sampling.n, 1);
+    EXPECT_EQ(plain[i].sampling.temperature, 0.0);
+  }
+  EXPECT_NE(std::set<TokenId>(shared[0].prompt.begin(), shared[0].prompt.begin() + 40).size(), 1u);
+}
+
 TEST(BenchWorkload, RejectsBadSizesAndNames) {
   EXPECT_THROW(bench_requests({.num_prompts = 0}, 10), ConfigError);
   EXPECT_THROW(bench_requests({.input_len = 0}, 10), ConfigError);
+  EXPECT_THROW(bench_requests({.prefix_len = -1}, 10), ConfigError);
+  EXPECT_THROW(bench_requests({.n = 0}, 10), ConfigError);
   EXPECT_THROW(parse_length_distribution("uniform"), ConfigError);
   EXPECT_EQ(parse_length_distribution("sharegpt"), LengthDistribution::kShareGpt);
 }
@@ -81,6 +107,15 @@ TEST(BenchRunner, CountsTheWorkloadAndComparesPolicies) {
   EXPECT_GT(continuous.kv_waste, 0.0);
   EXPECT_LT(continuous.kv_waste, 0.5);
   EXPECT_LE(continuous.step_p50_ms, continuous.step_p99_ms);
+
+  // A shared prefix and 3 samples per prompt: the prompts are computed
+  // once, every sample's tokens are generated and counted.
+  const auto shared = bench_requests({.input_len = 4, .output_len = 6, .num_prompts = 4, .prefix_len = 16, .n = 3},
+                                     model.config.vocab_size);
+  const BenchReport sampled = run_bench(*backend, kv, options, shared);
+  EXPECT_EQ(sampled.errors, 0);
+  EXPECT_EQ(sampled.prompt_tokens, 4 * 20);
+  EXPECT_EQ(sampled.generated_tokens, 4 * 3 * 6);
 
   options.scheduler.policy = SchedulerPolicy::kStatic;
   options.scheduler.max_num_seqs = 4;
