@@ -6,9 +6,9 @@
 // tokens), and per cluster and KV head:
 //   scores  s[r][j] = q_r · k_j, one FMA chain over the dims per score with
 //           8 keys to a vector (the cache keeps K dim by dim), up to 6 rows ×
-//           16 keys at a time: straight from the cache, or for a cluster of
-//           many rows (or an odd block size) from the tile widened to f32
-//           once, so that the rows run at a GEMM's rate;
+//           16 keys at a time (3 rows × 32 for fewer rows), straight from
+//           the cache (a tile gathered first where a block size is not a
+//           multiple of 8): a cluster's rows share the loads like a GEMM's;
 //   softmax per row: tile max, p_j = 2^(s_j - max) with simd_exp.h's exp2
 //           (q is pre-scaled by log2(e) / sqrt(head_dim)), running sum;
 //   values  acc[r] += p[r][j] * v_j, for up to 6 rows × 16-64 dims at a time.
@@ -25,7 +25,6 @@
 #include <immintrin.h>
 
 #include <algorithm>
-#include <bit>
 #include <cmath>
 #include <cstdint>
 #include <limits>
@@ -53,7 +52,6 @@ namespace {
 constexpr int64_t kTile = kAttentionTile;
 constexpr int kRows = 6;        // rows of a score or value block: 12 accumulators of 16 registers
 constexpr int64_t kKeys = 16;   // keys of a score block: two vectors
-constexpr int64_t kWidenRows = 6;  // a bf16 tile is widened once for clusters of at least this many rows
 static_assert(kTile % kKeys == 0);
 
 // How many score_block calls score_rows makes.
@@ -306,7 +304,6 @@ LLMBATCH_AVX2 void softmax_step(float* s, int64_t visible, float* max, float* su
 struct Scratch {
   std::vector<float> q, acc, scores;  // q (dim order), acc (split order): [heads][rows][hd]; scores: [kRows][kTile]
   std::vector<float> max, sum;        // [heads][rows]
-  std::vector<float> keys;            // a widened tile: [hd][kTile]
   std::vector<int64_t> position;      // [rows]
   std::vector<int64_t> q_row;         // [rows]: where the item's first head reads the row's q, writes its output
 };
@@ -425,26 +422,13 @@ void plan_tile(const AttentionShape& s, const AttentionItem& item, std::span<con
   close();
 }
 
-// One cluster's keys of one KV head widened to f32 [hd][kTile], so that a
-// cluster of many rows reads them from L1 as plain floats, and a block size
-// that is not a multiple of 8 still gives 8 keys to a vector.
+// One cluster's keys of one KV head gathered into [hd][kTile], for a block
+// size that is not a multiple of 8, where 8 keys of a dim do not lie side by
+// side in the cache.
 template <typename T>
-LLMBATCH_AVX2 void widen_keys(const T* const* keys, int64_t n, int64_t shift, int64_t bs, int64_t hd, float* dst) {
-  if (bs % 8 == 0) {
-    for (int64_t j = 0; j < n; j += 8) {
-      for (int64_t d = 0; d < hd; ++d) _mm256_store_ps(dst + d * kTile + j, load8(keys[j] + shift + d * bs));
-    }
-    return;
-  }
+void gather_keys(const T* const* keys, int64_t n, int64_t shift, int64_t bs, int64_t hd, T* dst) {
   for (int64_t j = 0; j < n; ++j) {
-    for (int64_t d = 0; d < hd; ++d) {
-      const T x = keys[j][shift + d * bs];
-      if constexpr (std::is_same_v<T, float>) {
-        dst[d * kTile + j] = x;
-      } else {
-        dst[d * kTile + j] = std::bit_cast<float>(static_cast<uint32_t>(x) << 16);
-      }
-    }
+    for (int64_t d = 0; d < hd; ++d) dst[d * kTile + j] = keys[j][shift + d * bs];
   }
 }
 
@@ -504,7 +488,6 @@ LLMBATCH_AVX2 void attend(const AttentionShape& s, const AttentionItem& item, co
   float* const qs = aligned_floats(w.q, heads * rows * hd);
   float* const acc = aligned_floats(w.acc, heads * rows * hd);
   float* const scores = aligned_floats(w.scores, kRows * kTile);
-  float* const widened = aligned_floats(w.keys, hd * kTile);
   std::fill_n(acc, heads * rows * hd, 0.0f);
   w.max.assign(heads * rows, -std::numeric_limits<float>::infinity());
   w.sum.assign(heads * rows, 0.0f);
@@ -535,6 +518,8 @@ LLMBATCH_AVX2 void attend(const AttentionShape& s, const AttentionItem& item, co
   // rather than cache. The item's heads take each cluster in turn, so the
   // reads of a block's heads come close together.
   thread_local TilePlan<T> plans[2];
+  thread_local std::vector<T> gathered;  // [hd][kTile]: see gather_keys
+  if (bs % 8 != 0) gathered.resize(hd * kTile);
   plan_tile(s, item, w.position, k_cache, v_cache, 0, &plans[0]);
   for (int64_t tile_begin = 0, t = 0; tile_begin <= last_position; tile_begin += kTile, t ^= 1) {
     const TilePlan<T>& plan = plans[t];
@@ -548,17 +533,14 @@ LLMBATCH_AVX2 void attend(const AttentionShape& s, const AttentionItem& item, co
     for (const Cluster& c : plan.clusters) {
       const T* const* keys = plan.keys.data() + c.key_begin;
       const T* const* values = plan.values.data() + c.key_begin;
-      const bool widen = bs % 8 != 0 || (!std::is_same_v<T, float> && c.row_end - c.row_begin >= kWidenRows);
+      const bool gather = bs % 8 != 0;
       for (int64_t h = 0; h < heads; ++h) {
         const int64_t shift = h * head_stride;
-        // Where each group of 8 keys starts, in the cache or widened.
+        // Where each group of 8 keys starts, and how far apart its dims are.
+        if (gather) gather_keys(keys, c.keys, shift, bs, hd, gathered.data());
         const T* groups[kTile / 8];
-        const float* widened_groups[kTile / 8];
-        for (int64_t g = 0; g < c.keys / 8; ++g) {
-          groups[g] = keys[8 * g] + shift;
-          widened_groups[g] = widened + 8 * g;
-        }
-        if (widen) widen_keys(keys, c.keys, shift, bs, hd, widened);
+        for (int64_t g = 0; g < c.keys / 8; ++g) groups[g] = gather ? gathered.data() + 8 * g : keys[8 * g] + shift;
+        const int64_t stride = gather ? kTile : bs;
         // A block of rows at a time: scores, softmax, values, so that its
         // scores stay in L1 beside the tile's K and V.
         for (int64_t i = c.row_begin; i < c.row_end; i += kRows) {
@@ -571,11 +553,7 @@ LLMBATCH_AVX2 void attend(const AttentionShape& s, const AttentionItem& item, co
             p_ptrs[k] = scores + k * kTile;
             a_ptrs[k] = acc + (h * rows + plan.rows[i + k]) * hd;
           }
-          if (widen) {
-            score_rows(n, q_ptrs, widened_groups, kTile, hd, scores, 0, c.keys, prefetch);
-          } else {
-            score_rows(n, q_ptrs, groups, bs, hd, scores, 0, c.keys, prefetch);
-          }
+          score_rows(n, q_ptrs, groups, stride, hd, scores, 0, c.keys, prefetch);
           for (int64_t k = 0; k < n; ++k) {
             const int64_t state = h * rows + plan.rows[i + k];
             softmax_step(scores + k * kTile, plan.visible[i + k], &w.max[state], &w.sum[state], a_ptrs[k], hd);

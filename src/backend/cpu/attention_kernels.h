@@ -65,9 +65,9 @@ void attend_portable(const AttentionShape& shape, const AttentionItem& item, con
                      const void* v_cache, float* out);
 
 // AVX2 + FMA: scores as FMA chains over the dims with 8 keys to a vector,
-// straight from the cache (bf16 widened in registers) or, for many rows or
-// odd block sizes, from a tile widened once; up to 6 query rows per pass
-// over the keys; a polynomial exp2.
+// straight from the cache (bf16 widened in registers); up to 6 query rows
+// per pass over the keys, rows of sequences sharing a tile together; a
+// polynomial exp2.
 // Needs attend_avx2_supports(shape).
 bool attend_avx2_supports(const AttentionShape& shape);
 void attend_avx2(const AttentionShape& shape, const AttentionItem& item, const float* q, const void* k_cache,
