@@ -331,7 +331,6 @@ struct Cluster {
 // lie head_stride elements further on).
 template <typename T>
 struct TilePlan {
-  int64_t begin = 0;                  // the tile's first position
   std::vector<Cluster> clusters;
   std::vector<int64_t> rows, visible;  // the rows that see the tile, and how many of its keys each sees
   std::vector<const T*> keys;          // per key: its dim 0, dim d at + d * block_size
@@ -339,8 +338,7 @@ struct TilePlan {
   std::vector<BlockId> blocks;         // the blocks read, for the prefetch
   int64_t score_blocks = 0;            // score_block calls per KV head
 
-  void clear(int64_t tile_begin) {
-    begin = tile_begin;
+  void clear() {
     clusters.clear();
     rows.clear();
     visible.clear();
@@ -359,7 +357,7 @@ struct TilePlan {
 template <typename T>
 void plan_tile(const AttentionShape& s, const AttentionItem& item, std::span<const int64_t> position,
                const T* k_cache, const T* v_cache, int64_t tile_begin, TilePlan<T>* plan) {
-  plan->clear(tile_begin);
+  plan->clear();
   const int64_t bs = s.block_size, first_block = tile_begin / bs, group = s.num_heads / s.num_kv_heads;
   std::span<const BlockId> cluster_blocks;
   auto close = [&] {
@@ -523,7 +521,7 @@ LLMBATCH_AVX2 void attend(const AttentionShape& s, const AttentionItem& item, co
   plan_tile(s, item, w.position, k_cache, v_cache, 0, &plans[0]);
   for (int64_t tile_begin = 0, t = 0; tile_begin <= last_position; tile_begin += kTile, t ^= 1) {
     const TilePlan<T>& plan = plans[t];
-    plans[t ^ 1].clear(tile_begin + kTile);
+    plans[t ^ 1].clear();
     if (tile_begin + kTile <= last_position) {
       plan_tile(s, item, w.position, k_cache, v_cache, tile_begin + kTile, &plans[t ^ 1]);
     }
@@ -536,8 +534,8 @@ LLMBATCH_AVX2 void attend(const AttentionShape& s, const AttentionItem& item, co
       const bool gather = bs % 8 != 0;
       for (int64_t h = 0; h < heads; ++h) {
         const int64_t shift = h * head_stride;
-        // Where each group of 8 keys starts, and how far apart its dims are.
         if (gather) gather_keys(keys, c.keys, shift, bs, hd, gathered.data());
+        // Where each group of 8 keys starts, and how far apart its dims are.
         const T* groups[kTile / 8];
         for (int64_t g = 0; g < c.keys / 8; ++g) groups[g] = gather ? gathered.data() + 8 * g : keys[8 * g] + shift;
         const int64_t stride = gather ? kTile : bs;
