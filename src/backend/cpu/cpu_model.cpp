@@ -194,6 +194,7 @@ void CpuModel::attention_block(const Layer& layer, int64_t index, const StepBatc
     std::copy_n(row, q, q_.data() + t * q);
     store_kv(index, token_slots_[t], row);
   }
+  watch.lap(profile_.rope_kv);
 
   paged_attention(attention_shape_, plan, q_.data(), kv_.k_data(index), kv_.v_data(index), attn_.data());
   watch.lap(profile_.attention);

@@ -24,11 +24,13 @@
 
 namespace llmbatch {
 
-// Where a step's time went (seconds, summed over steps since reset).
+// Where a step's time went (seconds, summed over steps since reset):
+// attention is the attention kernel; rope_kv the per-token bias, RoPE and
+// KV-cache write before it; other the norms, SwiGLU, residuals and copies.
 struct CpuStepProfile {
-  double gemm = 0, attention = 0, other = 0;
+  double gemm = 0, attention = 0, rope_kv = 0, other = 0;
   int64_t steps = 0;
-  double total() const { return gemm + attention + other; }
+  double total() const { return gemm + attention + rope_kv + other; }
 };
 
 class CpuModel : public Backend {

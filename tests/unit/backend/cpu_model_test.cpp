@@ -148,6 +148,25 @@ TEST_P(CpuModelTest, DescribeNamesTheBackend) {
   EXPECT_EQ(engine.backend->describe().rfind("cpu (", 0), 0u) << engine.backend->describe();
 }
 
+// The profile counts steps and splits their time into its four parts, each
+// of which a step spends time in; reset_profile() starts it over.
+TEST_P(CpuModelTest, ProfileSplitsTheStepsTimeAndResets) {
+  Engine engine(model(), options());
+  auto& cpu = dynamic_cast<CpuModel&>(*engine.backend);
+  cpu.reset_profile();
+  run_sequence(engine, 1, random_tokens(48, 512, 3));
+  const CpuStepProfile& p = cpu.profile();
+  EXPECT_EQ(p.steps, 1);
+  EXPECT_GT(p.gemm, 0.0);
+  EXPECT_GT(p.attention, 0.0);
+  EXPECT_GT(p.rope_kv, 0.0);
+  EXPECT_GT(p.other, 0.0);
+  EXPECT_DOUBLE_EQ(p.total(), p.gemm + p.attention + p.rope_kv + p.other);
+  cpu.reset_profile();
+  EXPECT_EQ(cpu.profile().steps, 0);
+  EXPECT_EQ(cpu.profile().total(), 0.0);
+}
+
 TEST_P(CpuModelTest, MalformedBatchIsAnInternalError) {
   Engine engine(model(), options());
   StepBatch batch;
