@@ -55,9 +55,15 @@ struct AttentionPlan {
 // (12 KiB for smollm135m) rather than one head's 2 KiB of K and 2 KiB of V
 // (bench_kv_read: random 2 KiB runs at 6-9 GB/s here, 6 KiB runs at 10-13,
 // adjacent K and V ~30% more: docs/PERFORMANCE.md); one KV head per item
-// when there are fewer than 4 * `threads` items, to keep the threads busy.
-// Bits never depend on the cut: each (token, head) row is computed alone.
+// where that ends the step's schedule more than 10% sooner (a decode step of
+// one or a few sequences). Bits never depend on the cut: each (token, head)
+// row is computed alone.
 AttentionPlan plan_attention(const AttentionShape& shape, std::span<const AttentionSequence> sequences, int threads);
+
+// How long the step takes, in cost units, when items of these costs go,
+// largest first, each to the least loaded of `threads` threads: the dynamic
+// schedule's order.
+int64_t attention_schedule_length(std::vector<int64_t> costs, int threads);
 
 // Any shape and KV dtype; plain C++ with the fixed-order kernels of vec.h
 // and std::exp.
