@@ -27,7 +27,12 @@ AttentionPlan plan_attention(const AttentionShape& shape, std::span<const Attent
   auto tokens = [](const AttentionPiece& p) { return p.token_end - p.token_begin; };
   auto first_block = [](const AttentionPiece& p) { return p.sequence->block_table.front(); };
   // Runs of pieces sharing a first block, each cut into the fewest items of
-  // up to kAttentionQueryBlock tokens, of about equal size.
+  // up to `most` tokens, of about equal size: kAttentionQueryBlock, or the
+  // step's tokens per thread if fewer, so that 16 forks make 2 items for 2
+  // threads rather than 1.
+  int64_t step_tokens = 0;
+  for (const auto& p : plan.pieces) step_tokens += tokens(p);
+  const int64_t most = std::clamp<int64_t>((step_tokens + threads - 1) / std::max(threads, 1), 1, kAttentionQueryBlock);
   std::vector<std::span<const AttentionPiece>> groups;
   for (size_t run = 0; run < plan.pieces.size();) {
     size_t run_end = run;
@@ -35,11 +40,12 @@ AttentionPlan plan_attention(const AttentionShape& shape, std::span<const Attent
     for (; run_end < plan.pieces.size() && first_block(plan.pieces[run_end]) == first_block(plan.pieces[run]); ++run_end) {
       run_tokens += tokens(plan.pieces[run_end]);
     }
-    const int64_t target = run_tokens / ((run_tokens + kAttentionQueryBlock - 1) / kAttentionQueryBlock);
+    const int64_t cuts = (run_tokens + most - 1) / most;
+    const int64_t target = (run_tokens + cuts - 1) / cuts;
     for (size_t begin = run; begin < run_end;) {
       size_t end = begin + 1;
       int64_t n = tokens(plan.pieces[begin]);
-      for (; end < run_end && n < target && n + tokens(plan.pieces[end]) <= kAttentionQueryBlock; ++end) {
+      for (; end < run_end && n < target && n + tokens(plan.pieces[end]) <= most; ++end) {
         n += tokens(plan.pieces[end]);
       }
       groups.emplace_back(plan.pieces.data() + begin, end - begin);

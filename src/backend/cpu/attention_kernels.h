@@ -48,7 +48,8 @@ struct AttentionPlan {
 // The step's items, the costliest first. Each sequence is cut into pieces
 // of up to kAttentionQueryBlock tokens. Pieces whose sequences share their
 // first KV block (forks, n > 1 samples, prefix-cache hits) go into one item
-// of up to kAttentionQueryBlock tokens, cut evenly: the kernel computes
+// of up to kAttentionQueryBlock tokens (or the step's tokens per thread, if
+// fewer), cut evenly: the kernel computes
 // their rows together wherever their block tables share a tile, reading
 // the tile once for all of them (the shape of a GEMM). An item takes every
 // KV head, so that it reads each block's K and V, every head, as one run

@@ -12,6 +12,7 @@
 #include <numeric>
 #include <random>
 #include <string>
+#include <tuple>
 #include <vector>
 
 #include <gtest/gtest.h>
@@ -477,6 +478,25 @@ TEST(AttentionPlanTest, SplitsHeadsOnlyWhereTheThreadsWouldWait) {
   std::vector<AttentionSequence> forks;
   for (int64_t i = 0; i < 64; ++i) forks.push_back({i, 1, 40, shared});
   EXPECT_EQ(heads_per_item(forks), 3);  // 2 groups of 32 tokens
+}
+
+// Sharing sequences are grouped up to kAttentionQueryBlock tokens, or up to
+// the step's tokens per thread where that is fewer: 16 forks on 2 threads
+// make 2 items of 8 (of every head), 64 make 2 of 32, 3 make 2 and 1.
+TEST(AttentionPlanTest, GroupsAreCutForTheThreads) {
+  const AttentionShape shape{9, 3, 64, 16, DType::BF16};
+  const std::vector<BlockId> shared = {500, 501, 502};
+  for (const auto& [forks, threads, want] : std::vector<std::tuple<int64_t, int, std::vector<int64_t>>>{
+           {16, 2, {8, 8}}, {64, 2, {32, 32}}, {16, 4, {4, 4, 4, 4}}, {3, 2, {2, 1}}}) {
+    std::vector<AttentionSequence> seqs;
+    for (int64_t i = 0; i < forks; ++i) seqs.push_back({i, 1, 40, shared});
+    const AttentionPlan plan = plan_attention(shape, seqs, threads);
+    std::vector<int64_t> sizes;
+    for (const auto& item : plan.items) {
+      if (item.kv_head_begin == 0) sizes.push_back(std::ssize(item.pieces));
+    }
+    EXPECT_EQ(sizes, want) << forks << " forks, " << threads << " threads";
+  }
 }
 
 // Decode tokens of sequences sharing their first block go into as few items
