@@ -14,20 +14,26 @@ namespace llmbatch {
 namespace {
 
 // Copies the keys and values of positions [begin, begin + n) of one KV head
-// into `keys` and `values` as f32: [n, head_dim] each.
+// into `keys` and `values` as f32: [n, head_dim] each. A block's keys of one
+// dim lie side by side: converted as one run, then put in place.
 void gather_tile(const AttentionShape& s, std::span<const BlockId> table, const void* k_cache, const void* v_cache,
                  int64_t kv_head, int64_t begin, int64_t n, float* keys, float* values) {
   const size_t elem = dtype_size(s.kv_dtype);
   const auto* k = static_cast<const uint8_t*>(k_cache);
   const auto* v = static_cast<const uint8_t*>(v_cache);
-  for (int64_t j = 0; j < n; ++j) {
-    const int64_t slot = kv_slot(table, s.block_size, begin + j);
-    for (int64_t d = 0; d < s.head_dim; ++d) {
-      const int64_t at = k_element(slot, s.block_size, s.num_kv_heads, s.head_dim, kv_head, d);
-      dtype_to_f32(s.kv_dtype, k + at * elem, keys + j * s.head_dim + d, 1);
+  const int64_t bs = s.block_size, hd = s.head_dim;
+  float run[kAttentionTile];
+  for (int64_t j = 0; j < n;) {
+    const int64_t slot = kv_slot(table, bs, begin + j);
+    const int64_t len = std::min(n - j, bs - slot % bs);  // positions left in this block
+    for (int64_t d = 0; d < hd; ++d) {
+      dtype_to_f32(s.kv_dtype, k + k_element(slot, bs, s.num_kv_heads, hd, kv_head, d) * elem, run, len);
+      for (int64_t i = 0; i < len; ++i) keys[(j + i) * hd + d] = run[i];
     }
-    const int64_t row = v_row(slot, s.block_size, s.num_kv_heads, s.head_dim, kv_head);
-    dtype_to_f32(s.kv_dtype, v + row * elem, values + j * s.head_dim, s.head_dim);
+    for (int64_t i = 0; i < len; ++i) {
+      dtype_to_f32(s.kv_dtype, v + v_row(slot + i, bs, s.num_kv_heads, hd, kv_head) * elem, values + (j + i) * hd, hd);
+    }
+    j += len;
   }
 }
 
