@@ -12,69 +12,87 @@
 #include "core/error.h"
 
 namespace llmbatch {
-AttentionPlan plan_attention(const AttentionShape& shape, std::span<const AttentionSequence> sequences, int threads) {
-  AttentionPlan plan;
+namespace {
+
+int64_t tokens(const AttentionPiece& p) { return p.token_end - p.token_begin; }
+
+// Tokens × keys of the pieces, per KV head.
+int64_t cost(std::span<const AttentionPiece> pieces) {
+  int64_t c = 0;
+  for (const auto& p : pieces) c += tokens(p) * (p.sequence->start_position + p.token_end);
+  return c;
+}
+
+// Each sequence cut into pieces of up to kAttentionQueryBlock tokens, with
+// sequences that share blocks side by side: block tables in lexicographic
+// order put every set of sequences sharing a prefix of blocks together.
+std::vector<AttentionPiece> sorted_pieces(std::span<const AttentionSequence> sequences) {
+  std::vector<AttentionPiece> pieces;
   for (const auto& seq : sequences) {
     for (int64_t begin = 0; begin < seq.num_tokens; begin += kAttentionQueryBlock) {
-      plan.pieces.push_back({&seq, begin, std::min(seq.num_tokens, begin + kAttentionQueryBlock)});
+      pieces.push_back({&seq, begin, std::min(seq.num_tokens, begin + kAttentionQueryBlock)});
     }
   }
-  // Sequences that share blocks side by side: block tables in lexicographic
-  // order put every set of sequences sharing a prefix of blocks together.
-  std::stable_sort(plan.pieces.begin(), plan.pieces.end(), [](const AttentionPiece& a, const AttentionPiece& b) {
+  std::stable_sort(pieces.begin(), pieces.end(), [](const AttentionPiece& a, const AttentionPiece& b) {
     return std::ranges::lexicographical_compare(a.sequence->block_table, b.sequence->block_table);
   });
-  auto tokens = [](const AttentionPiece& p) { return p.token_end - p.token_begin; };
+  return pieces;
+}
+
+// Runs of pieces sharing a first block, each cut into the fewest groups of
+// up to `most` tokens, of about equal size.
+std::vector<std::span<const AttentionPiece>> sharing_groups(std::span<const AttentionPiece> pieces, int64_t most) {
   auto first_block = [](const AttentionPiece& p) { return p.sequence->block_table.front(); };
-  // Runs of pieces sharing a first block, each cut into the fewest items of
-  // up to `most` tokens, of about equal size: kAttentionQueryBlock, or the
-  // step's tokens per thread if fewer, so that 16 forks make 2 items for 2
-  // threads rather than 1.
-  int64_t step_tokens = 0;
-  for (const auto& p : plan.pieces) step_tokens += tokens(p);
-  const int64_t most = std::clamp<int64_t>((step_tokens + threads - 1) / std::max(threads, 1), 1, kAttentionQueryBlock);
   std::vector<std::span<const AttentionPiece>> groups;
-  for (size_t run = 0; run < plan.pieces.size();) {
+  for (size_t run = 0; run < pieces.size();) {
     size_t run_end = run;
     int64_t run_tokens = 0;
-    for (; run_end < plan.pieces.size() && first_block(plan.pieces[run_end]) == first_block(plan.pieces[run]); ++run_end) {
-      run_tokens += tokens(plan.pieces[run_end]);
+    for (; run_end < pieces.size() && first_block(pieces[run_end]) == first_block(pieces[run]); ++run_end) {
+      run_tokens += tokens(pieces[run_end]);
     }
     const int64_t cuts = (run_tokens + most - 1) / most;
     const int64_t target = (run_tokens + cuts - 1) / cuts;
     for (size_t begin = run; begin < run_end;) {
       size_t end = begin + 1;
-      int64_t n = tokens(plan.pieces[begin]);
-      for (; end < run_end && n < target && n + tokens(plan.pieces[end]) <= most; ++end) {
-        n += tokens(plan.pieces[end]);
-      }
-      groups.emplace_back(plan.pieces.data() + begin, end - begin);
+      int64_t n = tokens(pieces[begin]);
+      for (; end < run_end && n < target && n + tokens(pieces[end]) <= most; ++end) n += tokens(pieces[end]);
+      groups.push_back(pieces.subspan(begin, end - begin));
       begin = end;
     }
     run = run_end;
   }
-  // Tokens × keys, per KV head.
-  auto cost = [&](std::span<const AttentionPiece> pieces) {
-    int64_t c = 0;
-    for (const auto& p : pieces) c += tokens(p) * (p.sequence->start_position + p.token_end);
-    return c;
-  };
-  // One KV head per item only where that ends the step more than 10%
-  // sooner: an item of every head reads each block as one run.
-  const int64_t heads = shape.num_kv_heads;
+  return groups;
+}
+
+// KV heads per item: one only where that ends the step more than 10%
+// sooner, since an item of every head reads each block as one run.
+int64_t heads_per_item(std::span<const std::span<const AttentionPiece>> groups, int64_t heads, int threads) {
   std::vector<int64_t> whole, split;
   for (const auto& group : groups) {
     whole.push_back(heads * cost(group));
     split.insert(split.end(), heads, cost(group));
   }
-  const int64_t heads_per_item =
-      10 * attention_schedule_length(split, threads) < 9 * attention_schedule_length(whole, threads) ? 1 : heads;
+  return 10 * attention_schedule_length(split, threads) < 9 * attention_schedule_length(whole, threads) ? 1 : heads;
+}
+
+}  // namespace
+
+AttentionPlan plan_attention(const AttentionShape& shape, std::span<const AttentionSequence> sequences, int threads) {
+  AttentionPlan plan;
+  plan.pieces = sorted_pieces(sequences);
+  // Groups of at most kAttentionQueryBlock tokens, or the step's tokens per
+  // thread if fewer, so that 16 forks make 2 items for 2 threads rather than 1.
+  int64_t step_tokens = 0;
+  for (const auto& p : plan.pieces) step_tokens += tokens(p);
+  const int64_t most = std::clamp<int64_t>((step_tokens + threads - 1) / std::max(threads, 1), 1, kAttentionQueryBlock);
+  const auto groups = sharing_groups(plan.pieces, most);
+  const int64_t per_item = heads_per_item(groups, shape.num_kv_heads, threads);
   for (const auto& group : groups) {
-    for (int64_t h = 0; h < heads; h += heads_per_item) plan.items.push_back({group, h, h + heads_per_item});
+    for (int64_t h = 0; h < shape.num_kv_heads; h += per_item) plan.items.push_back({group, h, h + per_item});
   }
   // The dynamic schedule ends even when the largest go first.
   std::stable_sort(plan.items.begin(), plan.items.end(),
-                   [&](const auto& a, const auto& b) { return cost(a.pieces) > cost(b.pieces); });
+                   [](const auto& a, const auto& b) { return cost(a.pieces) > cost(b.pieces); });
   return plan;
 }
 
