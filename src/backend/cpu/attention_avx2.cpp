@@ -471,27 +471,85 @@ LLMBATCH_AVX2 void values_of_rows(int64_t n, const float* const* p, const T* con
   }
 }
 
+// An item's rows for each of its KV heads: q (scaled, dim order), the
+// output accumulator (T's load16 order) and the online-softmax state.
+struct ItemRows {
+  int64_t rows = 0, hd = 0;  // rows per KV head: (piece, token, query head of the group), in that order
+  float *q = nullptr, *acc = nullptr, *max = nullptr, *sum = nullptr;
+
+  int64_t at(int64_t h, int64_t r) const { return h * rows + r; }
+  const float* q_of(int64_t h, int64_t r) const { return q + at(h, r) * hd; }
+  float* acc_of(int64_t h, int64_t r) const { return acc + at(h, r) * hd; }
+};
+
+// One cluster of a tile, every KV head of the item: a block of up to kRows
+// rows at a time computes its scores, softmax and values, so that its
+// scores stay in L1 beside the tile's K and V.
+template <typename T>
+LLMBATCH_AVX2 void attend_cluster(const AttentionShape& s, const TilePlan<T>& plan, const Cluster& c, int64_t heads,
+                                  const ItemRows& rows, NextTileLines& prefetch, float* scores, T* gathered) {
+  const int64_t hd = s.head_dim, bs = s.block_size;
+  const int64_t head_stride = bs * hd;  // from one KV head's K (or V) run of a block to the next head's
+  const T* const* keys = plan.keys.data() + c.key_begin;
+  const T* const* values = plan.values.data() + c.key_begin;
+  const bool gather = bs % 8 != 0;
+  for (int64_t h = 0; h < heads; ++h) {
+    const int64_t shift = h * head_stride;
+    if (gather) gather_keys(keys, c.keys, shift, bs, hd, gathered);
+    // Where each group of 8 keys starts, and how far apart its dims are.
+    const T* groups[kTile / 8];
+    for (int64_t g = 0; g < c.keys / 8; ++g) groups[g] = gather ? gathered + 8 * g : keys[8 * g] + shift;
+    const int64_t stride = gather ? kTile : bs;
+    for (int64_t i = c.row_begin; i < c.row_end; i += kRows) {
+      const int64_t n = std::min<int64_t>(kRows, c.row_end - i);
+      const float* q_ptrs[kRows];
+      const float* p_ptrs[kRows];
+      float* a_ptrs[kRows];
+      for (int64_t k = 0; k < n; ++k) {
+        q_ptrs[k] = rows.q_of(h, plan.rows[i + k]);
+        p_ptrs[k] = scores + k * kTile;
+        a_ptrs[k] = rows.acc_of(h, plan.rows[i + k]);
+      }
+      score_rows(n, q_ptrs, groups, stride, hd, scores, 0, c.keys, prefetch);
+      for (int64_t k = 0; k < n; ++k) {
+        const int64_t state = rows.at(h, plan.rows[i + k]);
+        softmax_step(scores + k * kTile, plan.visible[i + k], &rows.max[state], &rows.sum[state], a_ptrs[k], hd);
+      }
+      // The rows share the keys all of them see; on the diagonal tile the
+      // later tokens' extra keys follow one row at a time, in order.
+      const int64_t shared = *std::min_element(plan.visible.begin() + i, plan.visible.begin() + i + n);
+      values_of_rows(n, p_ptrs, values, shift, 0, shared, hd, a_ptrs);
+      for (int64_t k = 0; k < n; ++k) {
+        if (plan.visible[i + k] > shared) {
+          value_rows<1>(p_ptrs + k, values, shift, shared, plan.visible[i + k], hd, a_ptrs + k);
+        }
+      }
+    }
+  }
+}
+
 template <typename T>
 LLMBATCH_AVX2 void attend(const AttentionShape& s, const AttentionItem& item, const float* q, const T* k_cache,
                           const T* v_cache, float* out) {
-  const int64_t hd = s.head_dim, bs = s.block_size, row_stride = s.num_heads * hd;
+  const int64_t hd = s.head_dim, row_stride = s.num_heads * hd;
   const int64_t heads = item.kv_head_end - item.kv_head_begin;
-  const int64_t head_stride = bs * hd;  // from one KV head's K (or V) run of a block to the next head's
   const int64_t group = s.num_heads / s.num_kv_heads;
-  int64_t rows = 0;  // per KV head: (piece, token, query head of the group), in that order
-  for (const AttentionPiece& piece : item.pieces) rows += (piece.token_end - piece.token_begin) * group;
+  int64_t n_rows = 0;
+  for (const AttentionPiece& piece : item.pieces) n_rows += (piece.token_end - piece.token_begin) * group;
 
-  // Per KV head h of the item: q, acc: [rows][hd] at h * rows * hd; max, sum: [rows] at h * rows.
   Scratch& w = scratch();
-  float* const qs = aligned_floats(w.q, heads * rows * hd);
-  float* const acc = aligned_floats(w.acc, heads * rows * hd);
+  w.max.assign(heads * n_rows, -std::numeric_limits<float>::infinity());
+  w.sum.assign(heads * n_rows, 0.0f);
+  const ItemRows rows{.rows = n_rows,
+                      .hd = hd,
+                      .q = aligned_floats(w.q, heads * n_rows * hd),
+                      .acc = aligned_floats(w.acc, heads * n_rows * hd),
+                      .max = w.max.data(),
+                      .sum = w.sum.data()};
+  std::fill_n(rows.acc, heads * n_rows * hd, 0.0f);
   float* const scores = aligned_floats(w.scores, kRows * kTile);
-  std::fill_n(acc, heads * rows * hd, 0.0f);
-  w.max.assign(heads * rows, -std::numeric_limits<float>::infinity());
-  w.sum.assign(heads * rows, 0.0f);
-  w.position.resize(rows);
-  w.q_row.resize(rows);
-  const float q_scale = static_cast<float>(std::numbers::log2e / std::sqrt(static_cast<double>(hd)));
+  w.position.resize(n_rows);
+  w.q_row.resize(n_rows);
   int64_t last_position = 0;
   for (int64_t r = 0; const AttentionPiece& piece : item.pieces) {
     const AttentionSequence& seq = *piece.sequence;
@@ -503,10 +561,11 @@ LLMBATCH_AVX2 void attend(const AttentionShape& s, const AttentionItem& item, co
     }
     last_position = std::max(last_position, seq.start_position + piece.token_end - 1);
   }
+  const float q_scale = static_cast<float>(std::numbers::log2e / std::sqrt(static_cast<double>(hd)));
   for (int64_t h = 0; h < heads; ++h) {
-    for (int64_t r = 0; r < rows; ++r) {
+    for (int64_t r = 0; r < n_rows; ++r) {
       const float* src = q + w.q_row[r] + h * group * hd;
-      float* dst = qs + (h * rows + r) * hd;
+      float* dst = rows.q + rows.at(h, r) * hd;  // q_of(), writable
       for (int64_t d = 0; d < hd; ++d) dst[d] = src[d] * q_scale;
     }
   }
@@ -516,8 +575,9 @@ LLMBATCH_AVX2 void attend(const AttentionShape& s, const AttentionItem& item, co
   // rather than cache. The item's heads take each cluster in turn, so the
   // reads of a block's heads come close together.
   thread_local TilePlan<T> plans[2];
+  thread_local NextTileLines prefetch;
   thread_local std::vector<T> gathered;  // [hd][kTile]: see gather_keys
-  if (bs % 8 != 0) gathered.resize(hd * kTile);
+  if (s.block_size % 8 != 0) gathered.resize(hd * kTile);
   plan_tile(s, item, w.position, k_cache, v_cache, 0, &plans[0]);
   for (int64_t tile_begin = 0, t = 0; tile_begin <= last_position; tile_begin += kTile, t ^= 1) {
     const TilePlan<T>& plan = plans[t];
@@ -525,56 +585,16 @@ LLMBATCH_AVX2 void attend(const AttentionShape& s, const AttentionItem& item, co
     if (tile_begin + kTile <= last_position) {
       plan_tile(s, item, w.position, k_cache, v_cache, tile_begin + kTile, &plans[t ^ 1]);
     }
-    thread_local NextTileLines prefetch;
     prefetch.plan(plans[t ^ 1].blocks, s, item.kv_head_begin, heads, k_cache, v_cache);
     prefetch.spread(heads * plan.score_blocks, hd - 1);
-    for (const Cluster& c : plan.clusters) {
-      const T* const* keys = plan.keys.data() + c.key_begin;
-      const T* const* values = plan.values.data() + c.key_begin;
-      const bool gather = bs % 8 != 0;
-      for (int64_t h = 0; h < heads; ++h) {
-        const int64_t shift = h * head_stride;
-        if (gather) gather_keys(keys, c.keys, shift, bs, hd, gathered.data());
-        // Where each group of 8 keys starts, and how far apart its dims are.
-        const T* groups[kTile / 8];
-        for (int64_t g = 0; g < c.keys / 8; ++g) groups[g] = gather ? gathered.data() + 8 * g : keys[8 * g] + shift;
-        const int64_t stride = gather ? kTile : bs;
-        // A block of rows at a time: scores, softmax, values, so that its
-        // scores stay in L1 beside the tile's K and V.
-        for (int64_t i = c.row_begin; i < c.row_end; i += kRows) {
-          const int64_t n = std::min<int64_t>(kRows, c.row_end - i);
-          const float* q_ptrs[kRows];
-          const float* p_ptrs[kRows];
-          float* a_ptrs[kRows];
-          for (int64_t k = 0; k < n; ++k) {
-            q_ptrs[k] = qs + (h * rows + plan.rows[i + k]) * hd;
-            p_ptrs[k] = scores + k * kTile;
-            a_ptrs[k] = acc + (h * rows + plan.rows[i + k]) * hd;
-          }
-          score_rows(n, q_ptrs, groups, stride, hd, scores, 0, c.keys, prefetch);
-          for (int64_t k = 0; k < n; ++k) {
-            const int64_t state = h * rows + plan.rows[i + k];
-            softmax_step(scores + k * kTile, plan.visible[i + k], &w.max[state], &w.sum[state], a_ptrs[k], hd);
-          }
-          // The rows share the keys all of them see; on the diagonal tile the
-          // later tokens' extra keys follow one row at a time, in order.
-          const int64_t shared = *std::min_element(plan.visible.begin() + i, plan.visible.begin() + i + n);
-          values_of_rows(n, p_ptrs, values, shift, 0, shared, hd, a_ptrs);
-          for (int64_t k = 0; k < n; ++k) {
-            if (plan.visible[i + k] > shared) {
-              value_rows<1>(p_ptrs + k, values, shift, shared, plan.visible[i + k], hd, a_ptrs + k);
-            }
-          }
-        }
-      }
-    }
+    for (const Cluster& c : plan.clusters) attend_cluster(s, plan, c, heads, rows, prefetch, scores, gathered.data());
     prefetch.finish();
   }
   for (int64_t h = 0; h < heads; ++h) {
-    for (int64_t r = 0; r < rows; ++r) {
-      const float inv = 1.0f / w.sum[h * rows + r];
+    for (int64_t r = 0; r < n_rows; ++r) {
+      const float inv = 1.0f / rows.sum[rows.at(h, r)];
       float* dst = out + w.q_row[r] + h * group * hd;
-      for (int64_t d = 0; d < hd; ++d) dst[d] = acc[(h * rows + r) * hd + lane_of<T>(d)] * inv;
+      for (int64_t d = 0; d < hd; ++d) dst[d] = rows.acc_of(h, r)[lane_of<T>(d)] * inv;
     }
   }
 }
