@@ -90,6 +90,12 @@ void grow(std::vector<float>& buffer, int64_t size) {
   if (static_cast<int64_t>(buffer.size()) < size) buffer.resize(size);
 }
 
+// Element i of `src` (n elements of Size bytes) to dst + i * stride elements.
+template <size_t Size>
+void scatter_elements(const uint8_t* src, int64_t n, uint8_t* dst, int64_t stride) {
+  for (int64_t i = 0; i < n; ++i) std::memcpy(dst + i * stride * Size, src + i * Size, Size);
+}
+
 }  // namespace
 
 CpuModel::Layer CpuModel::load_layer(const WeightSet& w, int64_t l, DType requested) {
@@ -159,17 +165,14 @@ void CpuModel::store_kv(int64_t layer, int64_t slot, const float* qkv_row) {
   auto* v_cache = static_cast<uint8_t*>(kv_.v_data(layer));
   const int64_t bs = options_.block_size, heads = config_.num_key_value_heads;
   // K goes in one value per dim, block_size values apart: converted as a row
-  // first, then scattered by element size.
+  // first, then scattered by element size (2 or 4: KvStorage takes BF16 and
+  // F32), a size known at compile time so each copy is one move.
   thread_local std::vector<uint8_t> key;
   key.resize(hd * elem);
+  const auto scatter = elem == 2 ? scatter_elements<2> : scatter_elements<4>;
   for (int64_t h = 0; h < heads; ++h) {
     dtype_from_f32(options_.kv_dtype, qkv_row + q + h * hd, key.data(), hd);
-    uint8_t* const k = k_cache + k_element(slot, bs, heads, hd, h, 0) * elem;
-    if (elem == 2) {
-      for (int64_t d = 0; d < hd; ++d) std::memcpy(k + d * bs * 2, key.data() + d * 2, 2);
-    } else {
-      for (int64_t d = 0; d < hd; ++d) std::memcpy(k + d * bs * elem, key.data() + d * elem, elem);
-    }
+    scatter(key.data(), hd, k_cache + k_element(slot, bs, heads, hd, h, 0) * elem, bs);
     dtype_from_f32(options_.kv_dtype, qkv_row + q + kv + h * hd, v_cache + v_row(slot, bs, heads, hd, h) * elem, hd);
   }
 }
