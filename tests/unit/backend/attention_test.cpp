@@ -384,6 +384,14 @@ TEST(AttentionPlanTest, CoversEveryTokenAndHeadOnce) {
   std::vector<std::vector<BlockId>> tables;
   for (BlockId b = 0; b < 50; ++b) tables.push_back({b, 100 + b, 200 + b, 300 + b, 400 + b});
   for (BlockId b = 0; b < 30; ++b) tables.push_back({1000, 1001, 500 + b});  // sharing their first two blocks
+  // Tokens × keys of an item, per KV head.
+  auto cost = [](const AttentionItem& item) {
+    int64_t c = 0;
+    for (const auto& piece : item.pieces) {
+      c += (piece.token_end - piece.token_begin) * (piece.sequence->start_position + piece.token_end);
+    }
+    return c;
+  };
   for (const int64_t decodes : {int64_t{3}, int64_t{40}}) {
     std::vector<AttentionSequence> seqs = {{0, 70, 10, tables[0]}};  // a prefill chunk: 3 query blocks
     for (int64_t i = 0; i < decodes; ++i) seqs.push_back({70 + i, 1, 5 * i % 60, tables[1 + i]});
@@ -391,7 +399,6 @@ TEST(AttentionPlanTest, CoversEveryTokenAndHeadOnce) {
     for (const int threads : {1, 2, 8, 64}) {
       const AttentionPlan plan = plan_attention(shape, seqs, threads);
       std::vector<int> seen(seqs.size() * 70 * shape.num_kv_heads, 0);
-      std::vector<const AttentionPiece*> groups;
       for (const auto& item : plan.items) {
         EXPECT_EQ(item.kv_head_end - item.kv_head_begin, plan.items.front().kv_head_end - plan.items.front().kv_head_begin);
         int64_t tokens = 0;
@@ -406,16 +413,12 @@ TEST(AttentionPlanTest, CoversEveryTokenAndHeadOnce) {
           }
         }
         EXPECT_LE(tokens, kAttentionQueryBlock);
-        if (std::find(groups.begin(), groups.end(), item.pieces.data()) == groups.end()) groups.push_back(item.pieces.data());
       }
       // The schedule of the items as cut, against the other cut.
       const bool split = plan.items.front().kv_head_end - plan.items.front().kv_head_begin == 1;
       std::vector<int64_t> costs, other;
       for (const auto& item : plan.items) {
-        int64_t c = 0;
-        for (const auto& piece : item.pieces) {
-          c += (piece.token_end - piece.token_begin) * (piece.sequence->start_position + piece.token_end);
-        }
+        const int64_t c = cost(item);
         costs.push_back(c * (item.kv_head_end - item.kv_head_begin));
         if (split && item.kv_head_begin == 0) other.push_back(c * shape.num_kv_heads);
         if (!split) other.insert(other.end(), shape.num_kv_heads, c);
@@ -435,13 +438,6 @@ TEST(AttentionPlanTest, CoversEveryTokenAndHeadOnce) {
           }
         }
       }
-      auto cost = [](const AttentionItem& item) {
-        int64_t c = 0;
-        for (const auto& piece : item.pieces) {
-          c += (piece.token_end - piece.token_begin) * (piece.sequence->start_position + piece.token_end);
-        }
-        return c;
-      };
       EXPECT_TRUE(std::is_sorted(plan.items.begin(), plan.items.end(),
                                  [&](const auto& a, const auto& b) { return cost(a) > cost(b); }));
     }
