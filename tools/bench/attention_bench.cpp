@@ -74,13 +74,13 @@ int main(int argc, char** argv) {
   std::iota(ids.begin(), ids.end(), 0);
   std::shuffle(ids.begin(), ids.end(), rng);
   std::vector<std::vector<BlockId>> tables;
-  std::vector<AttentionSequence> plan;
+  std::vector<AttentionSequence> calls;
   for (int64_t s = 0; s < sequences; ++s) {
     std::vector<BlockId>& table = tables.emplace_back(ids.begin(), ids.begin() + common_blocks);
     const auto own = ids.begin() + common_blocks + s * own_blocks;
     table.insert(table.end(), own, own + own_blocks);
   }
-  for (int64_t s = 0; s < sequences; ++s) plan.push_back({s, 1, context - 1, tables[s]});
+  for (int64_t s = 0; s < sequences; ++s) calls.push_back({s, 1, context - 1, tables[s]});
   std::vector<float> q(sequences * c.q_size(), 0.1f), out(q.size());
   std::vector<char> evict(256 << 20, 1);
   int64_t evicted = 0;  // read, not written: no write-backs of the evicting lines during the timed step
@@ -91,6 +91,7 @@ int main(int argc, char** argv) {
       for (size_t i = 0; i < evict.size(); i += 64) evicted += evict[i];
     }
     const auto start = std::chrono::steady_clock::now();
+    const AttentionPlan plan = plan_attention(shape, calls, cpu_threads());  // once per step, as CpuModel
     for (int64_t l = 0; l < c.num_hidden_layers; ++l) {
       paged_attention(shape, plan, q.data(), storage.k_data(l), storage.v_data(l), out.data());
     }

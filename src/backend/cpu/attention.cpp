@@ -115,20 +115,28 @@ const char* attention_kernel_name(AttentionKernel kernel) {
   return "?";
 }
 
-void paged_attention(const AttentionShape& shape, std::span<const AttentionSequence> sequences, const float* q,
-                     const void* k_cache, const void* v_cache, float* out) {
-  paged_attention(attention_kernel(shape), shape, sequences, q, k_cache, v_cache, out);
-}
+namespace {
 
-void paged_attention(AttentionKernel kernel, const AttentionShape& shape, std::span<const AttentionSequence> sequences,
-                     const float* q, const void* k_cache, const void* v_cache, float* out) {
+void run_plan(AttentionKernel kernel, const AttentionShape& shape, const AttentionPlan& plan, const float* q,
+              const void* k_cache, const void* v_cache, float* out) {
   LLMBATCH_CHECK(kernel == AttentionKernel::Portable || attend_avx2_supports(shape),
                  "the avx2 attention kernel does not support this CPU or shape");
-  const AttentionPlan plan = plan_attention(shape, sequences, omp_get_max_threads());
   const auto run = kernel == AttentionKernel::Avx2 ? attend_avx2 : attend_portable;
   const int64_t n = std::ssize(plan.items);
 #pragma omp parallel for schedule(dynamic, 1)
   for (int64_t i = 0; i < n; ++i) run(shape, plan.items[i], q, k_cache, v_cache, out);
+}
+
+}  // namespace
+
+void paged_attention(const AttentionShape& shape, const AttentionPlan& plan, const float* q, const void* k_cache,
+                     const void* v_cache, float* out) {
+  run_plan(attention_kernel(shape), shape, plan, q, k_cache, v_cache, out);
+}
+
+void paged_attention(AttentionKernel kernel, const AttentionShape& shape, std::span<const AttentionSequence> sequences,
+                     const float* q, const void* k_cache, const void* v_cache, float* out) {
+  run_plan(kernel, shape, plan_attention(shape, sequences, omp_get_max_threads()), q, k_cache, v_cache, out);
 }
 
 }  // namespace llmbatch

@@ -12,6 +12,7 @@
 
 #include <cstdint>
 #include <span>
+#include <vector>
 
 #include "core/dtype.h"
 #include "kv/kv_types.h"
@@ -41,6 +42,55 @@ struct AttentionSequence {
   std::span<const BlockId> block_table;
 };
 
+// Query tokens [token_begin, token_end) of one sequence, 0 = its first
+// token in this step.
+struct AttentionPiece {
+  const AttentionSequence* sequence = nullptr;
+  int64_t token_begin = 0;
+  int64_t token_end = 0;
+};
+
+// One work item: its pieces' tokens, for the query heads that read KV heads
+// [kv_head_begin, kv_head_end).
+struct AttentionItem {
+  std::span<const AttentionPiece> pieces;
+  int64_t kv_head_begin = 0;
+  int64_t kv_head_end = 0;
+};
+
+// A step's items, pointing into its pieces: moved, never copied.
+struct AttentionPlan {
+  std::vector<AttentionPiece> pieces;
+  std::vector<AttentionItem> items;
+
+  AttentionPlan() = default;
+  AttentionPlan(AttentionPlan&&) = default;
+  AttentionPlan& operator=(AttentionPlan&&) = default;
+  AttentionPlan(const AttentionPlan&) = delete;
+  AttentionPlan& operator=(const AttentionPlan&) = delete;
+};
+
+// The step's items, the costliest first. Each sequence is cut into pieces
+// of up to kAttentionQueryBlock tokens. Pieces whose sequences share their
+// first KV block (forks, n > 1 samples, prefix-cache hits) go into one item
+// of up to kAttentionQueryBlock tokens (or the step's tokens per thread, if
+// fewer), cut evenly: the kernel computes
+// their rows together wherever their block tables share a tile, reading
+// the tile once for all of them (the shape of a GEMM). An item takes every
+// KV head, so that it reads each block's K and V, every head, as one run
+// (12 KiB for smollm135m) rather than one head's 2 KiB of K and 2 KiB of V
+// (bench_kv_read: random 2 KiB runs at 6-9 GB/s here, 6 KiB runs at 10-13,
+// adjacent K and V ~30% more: docs/PERFORMANCE.md); one KV head per item
+// where that ends the step's schedule more than 10% sooner (a decode step of
+// one or a few sequences). Bits never depend on the cut: each (token, head)
+// row is computed alone.
+AttentionPlan plan_attention(const AttentionShape& shape, std::span<const AttentionSequence> sequences, int threads);
+
+// How long the step takes, in cost units, when items of these costs go,
+// largest first, each to the least loaded of `threads` threads: the dynamic
+// schedule's order.
+int64_t attention_schedule_length(std::vector<int64_t> costs, int threads);
+
 // The implementations (attention_kernels.h). Each is batch-invariant; the
 // two round differently, so one machine must always use the same one:
 // attention_kernel picks by the CPU and the shape alone.
@@ -53,12 +103,14 @@ const char* attention_kernel_name(AttentionKernel kernel);
 
 // q, out: [rows, num_heads * head_dim] f32. k_cache, v_cache: where one
 // layer's kv_head_run() offsets of K and of V start (KvStorage's k_data()
-// and v_data()), in kv_dtype, already holding this step's keys and values. Runs
-// attention_kernel(shape).
-void paged_attention(const AttentionShape& shape, std::span<const AttentionSequence> sequences, const float* q,
-                     const void* k_cache, const void* v_cache, float* out);
-// The same with a given kernel (tests compare them); throws InternalError
-// for Avx2 where attention_kernel(shape) would not pick it.
+// and v_data()), in kv_dtype, already holding this step's keys and values.
+// Runs the step's `plan` (from plan_attention, the same for every layer)
+// with attention_kernel(shape).
+void paged_attention(const AttentionShape& shape, const AttentionPlan& plan, const float* q, const void* k_cache,
+                     const void* v_cache, float* out);
+// Plans `sequences` for the OpenMP threads and runs them with a given kernel
+// (tests compare them); throws InternalError for Avx2 where
+// attention_kernel(shape) would not pick it.
 void paged_attention(AttentionKernel kernel, const AttentionShape& shape, std::span<const AttentionSequence> sequences,
                      const float* q, const void* k_cache, const void* v_cache, float* out);
 

@@ -178,7 +178,7 @@ void CpuModel::store_kv(int64_t layer, int64_t slot, const float* qkv_row) {
 }
 
 void CpuModel::attention_block(const Layer& layer, int64_t index, const StepBatch& batch,
-                               std::span<const AttentionSequence> plan, float* x) {
+                               const AttentionPlan& plan, float* x) {
   const int64_t tokens = batch.num_tokens(), hidden = config_.hidden_size;
   const int64_t q = config_.q_size(), kv = config_.kv_size(), width = q + 2 * kv;
   const float eps = static_cast<float>(config_.rms_norm_eps);
@@ -263,17 +263,18 @@ void CpuModel::forward(const StepBatch& batch, LogitsSink& sink) {
   grow(gate_up_, tokens * 2 * config_.intermediate_size);
   grow(act_, tokens * config_.intermediate_size);
 
-  std::vector<AttentionSequence> plan;
+  std::vector<AttentionSequence> sequences;
   token_positions_.resize(tokens);
   token_slots_.resize(tokens);
   for (const auto& s : batch.sequences) {
-    plan.push_back({s.first_token, s.num_tokens, s.start_position, s.block_table});
+    sequences.push_back({s.first_token, s.num_tokens, s.start_position, s.block_table});
     for (int64_t i = 0; i < s.num_tokens; ++i) {
       const int64_t pos = s.start_position + i;
       token_positions_[s.first_token + i] = pos;
       token_slots_[s.first_token + i] = kv_slot(s.block_table, options_.block_size, pos);
     }
   }
+  const AttentionPlan plan = plan_attention(attention_shape_, sequences, cpu_threads());
   ++profile_.steps;
   embed(batch, x.data());
   for (int64_t l = 0; l < config_.num_hidden_layers; ++l) {

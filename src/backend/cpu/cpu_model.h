@@ -52,9 +52,9 @@ class CpuModel : public Backend {
 
   Layer load_layer(const WeightSet& weights, int64_t layer, DType compute);
   void embed(const StepBatch& batch, float* x) const;
-  // `plan`: the step's sequences as attention reads them, built once per step.
-  void attention_block(const Layer& layer, int64_t index, const StepBatch& batch,
-                       std::span<const AttentionSequence> plan, float* x);
+  // `plan`: the step's attention work items, planned once per step.
+  void attention_block(const Layer& layer, int64_t index, const StepBatch& batch, const AttentionPlan& plan,
+                       float* x);
   void mlp_block(const Layer& layer, int64_t tokens, float* x);
   // One token's k and v (from its fused qkv row) into KV slot `slot`.
   void store_kv(int64_t layer, int64_t slot, const float* qkv_row);

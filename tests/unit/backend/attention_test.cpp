@@ -532,6 +532,30 @@ TEST(AttentionKernelTest, KernelsAgree) {
   for (int64_t e = 0; e < len * qrow; ++e) ASSERT_NEAR(avx2[e], portable[e], 1e-5) << e;
 }
 
+// A step is planned once and run for every layer: one plan over two layers'
+// caches gives each the bits that planning the call itself gives, with the
+// kernel attention_kernel() picks.
+TEST(AttentionKernelTest, OnePlanServesEveryLayer) {
+  const Problem p{9, 3, 64, 16, DType::BF16};
+  std::mt19937 ids0(41), ids1(41), rng(42);  // the same block ids in both layers, other values
+  const int64_t qrow = p.heads * p.head_dim;
+  Cache layer0(p, 64, ids0), layer1(p, 64, ids1);
+  const PagedSequence a0 = layer0.add(p, 150, rng), b0 = layer0.add(p, 40, rng);
+  const PagedSequence a1 = layer1.add(p, 150, rng), b1 = layer1.add(p, 40, rng);
+  ASSERT_EQ(a0.table, a1.table);
+  ASSERT_EQ(b0.table, b1.table);
+  ASSERT_NE(a0.k, a1.k);
+  const std::vector<AttentionSequence> calls = {{0, 1, 149, a0.table}, {1, 8, 32, b0.table}};
+  const std::vector<float> q = random_q(9 * qrow, 43);
+  const AttentionPlan plan = plan_attention(shape_of(p), calls, 2);
+  for (Cache* layer : {&layer0, &layer1}) {
+    std::vector<float> planned(q.size()), direct(q.size());
+    paged_attention(shape_of(p), plan, q.data(), layer->k, layer->v, planned.data());
+    paged_attention(attention_kernel(shape_of(p)), shape_of(p), calls, q.data(), layer->k, layer->v, direct.data());
+    EXPECT_EQ(std::memcmp(planned.data(), direct.data(), q.size() * sizeof(float)), 0);
+  }
+}
+
 TEST(AttentionKernelTest, PicksAvx2WhereTheCpuAndShapeAllow) {
   const bool cpu = __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma");
   const auto avx2_if_cpu = cpu ? AttentionKernel::Avx2 : AttentionKernel::Portable;
