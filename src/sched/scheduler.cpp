@@ -18,6 +18,7 @@ Scheduler::Scheduler(KvCache& cache, const SchedulerConfig& config) : cache_(cac
     throw ConfigError("must be at least 1, got " + std::to_string(config.max_num_seqs),
                       {.key = "engine.max_num_seqs"});
   }
+  LLMBATCH_CHECK(config.admission_headroom_tokens >= 0, "negative admission headroom");
   if (config.max_num_batched_tokens < 1) {
     throw ConfigError("must be at least 1, got " + std::to_string(config.max_num_batched_tokens),
                       {.key = "engine.max_num_batched_tokens"});
@@ -26,6 +27,18 @@ Scheduler::Scheduler(KvCache& cache, const SchedulerConfig& config) : cache_(cac
 
 int64_t Scheduler::blocks_for(int64_t num_tokens) const {
   return (num_tokens + cache_.block_size() - 1) / cache_.block_size();
+}
+
+int64_t Scheduler::admission_headroom_blocks() const {
+  int64_t blocks = 0;
+  for (const Sequence* seq : running_) {
+    // Never room beyond the longest it can get: max_model_len, or its
+    // prompt when it is scored.
+    const int64_t now = cache_.has_sequence(seq->id) ? cache_.num_tokens(seq->id) : std::ssize(seq->tokens);
+    const int64_t longest = std::max(now, seq->reserved_tokens);
+    blocks += blocks_for(std::min(now + config_.admission_headroom_tokens, longest)) - blocks_for(now);
+  }
+  return blocks;
 }
 
 int64_t Scheduler::pending_tokens(const Sequence* seq) const {
@@ -137,14 +150,7 @@ void Scheduler::admit_continuous(SchedulerOutput& out, int64_t& budget) {
   while (!waiting_.empty() && budget > 0 &&
          static_cast<int64_t>(running_.size()) < config_.max_num_seqs) {
     Sequence* seq = waiting_.front();
-    // Room for the running sequences' next block each: admitting into the
-    // last free blocks would preempt someone within block_size steps, and
-    // the recomputation costs more than the wait. On 48 sharegpt requests
-    // in 128 MiB this cut preemptions 51 -> 24 and recomputed tokens
-    // 8.6k -> 4.5k (+18% generated tok/s); two blocks each cut them further
-    // but lost as much in concurrency.
-    const auto growth = static_cast<int64_t>(running_.size());
-    if (!add_to_cache(seq, budget, growth, out)) {
+    if (!add_to_cache(seq, budget, admission_headroom_blocks(), out)) {
       if (!running_.empty()) break;  // blocks come back as running sequences finish
       waiting_.pop_front();
       seq->status = SequenceStatus::kFinished;

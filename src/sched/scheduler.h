@@ -11,7 +11,8 @@
 //      the head of the queue to be recomputed (prefix caching makes that
 //      cheap). It may be the sequence itself.
 //   2. Waiting sequences, first come first served, while budget,
-//      max_num_seqs and KV blocks (above the watermark) allow, each taking
+//      max_num_seqs and KV blocks (above the watermark, and leaving the
+//      running ones room to grow: admission_headroom_tokens) allow, each taking
 //      its prefix-cache hit and a first chunk. Nothing is admitted in a step
 //      that preempted.
 // A sequence that cannot run even with the whole cache to itself is
@@ -35,10 +36,24 @@ namespace llmbatch {
 
 enum class SchedulerPolicy { kContinuous, kStatic };
 
+// The default of SchedulerConfig::admission_headroom_tokens. Admitting into the last free
+// blocks makes a preemption within a few steps, and its recomputation (a
+// prefill of the victim's whole context, less what the prefix cache kept)
+// costs more than the wait. On 48 sharegpt requests in 80 MiB of KV
+// (docs/PERFORMANCE.md): one block (16 tokens) gave 45 preemptions, 7.1k
+// recomputed tokens and 155-164 gen tok/s; 80 tokens gave 14, 2.1k and
+// 174-197 (four alternated pairs). Much more starves the batch: 128
+// tokens, 6 preemptions, 154 tok/s.
+constexpr int64_t kAdmissionHeadroomTokens = 80;
+
 struct SchedulerConfig {
   SchedulerPolicy policy = SchedulerPolicy::kContinuous;
   int64_t max_num_seqs = 256;
   int64_t max_num_batched_tokens = 2048;
+  // Tokens every running sequence must still be able to grow by, up to its
+  // reserved_tokens, in free blocks, for a waiting one to be admitted
+  // (continuous policy).
+  int64_t admission_headroom_tokens = kAdmissionHeadroomTokens;
 };
 
 // seq->tokens[start, start + num_tokens) run in this step.
@@ -106,6 +121,9 @@ class Scheduler {
   void preempt(Sequence* seq, SchedulerOutput& out);
   void remove_running(Sequence* seq);
   int64_t blocks_for(int64_t num_tokens) const;
+  // Blocks an admission must leave free: those every running sequence needs
+  // to grow by admission_headroom_tokens (at most to its reserved_tokens).
+  int64_t admission_headroom_blocks() const;
   int64_t pending_tokens(const Sequence* seq) const;
 
   KvCache& cache_;

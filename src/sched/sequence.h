@@ -20,7 +20,9 @@ struct Sequence {
   // A prefix-cache hit may cover at most this many leading tokens: scoring
   // needs logits from some position on, and cached positions yield none.
   int64_t max_cached_prefix = std::numeric_limits<int64_t>::max();
-  // Static policy only: KV slots held for the sequence's whole life.
+  // The most tokens the sequence can come to hold (max_model_len; its
+  // prompt when it is scored): the static policy holds KV slots for them
+  // all its life, the continuous one never keeps admission headroom beyond.
   int64_t reserved_tokens = 0;
 
   // Kept by the scheduler.

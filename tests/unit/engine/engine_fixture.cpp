@@ -18,7 +18,8 @@ EngineRun run_requests(const ModelDir& model, const EngineSetup& setup, const st
   EngineOptions engine_options;
   engine_options.scheduler = {.policy = setup.policy,
                               .max_num_seqs = setup.max_num_seqs,
-                              .max_num_batched_tokens = setup.max_num_batched_tokens};
+                              .max_num_batched_tokens = setup.max_num_batched_tokens,
+                              .admission_headroom_tokens = setup.admission_headroom_tokens};
   engine_options.max_model_len = setup.max_model_len;
   engine_options.vocab_size = model.config.vocab_size;
   engine_options.eos_ids = setup.eos_ids;

@@ -18,6 +18,7 @@ struct EngineSetup {
   int64_t num_blocks = 256;
   int64_t max_num_seqs = 64;
   int64_t max_num_batched_tokens = 512;
+  int64_t admission_headroom_tokens = kAdmissionHeadroomTokens;
   int64_t max_model_len = 512;
   bool prefix_caching = true;
   SchedulerPolicy policy = SchedulerPolicy::kContinuous;

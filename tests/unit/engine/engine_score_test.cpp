@@ -91,6 +91,7 @@ TEST_F(EngineScore, ChunkingPrefixHitsAndPreemptionChangeNoBits) {
   tight.block_size = 8;
   tight.num_blocks = 48;
   tight.max_num_batched_tokens = 128;
+  tight.admission_headroom_tokens = 0;  // admit into the last blocks: preemptions follow
   const auto preempted = run_requests(model(), tight, requests);
   EXPECT_GT(preempted.preemptions, 0);
   for (const auto* other : {&small, &preempted}) {

@@ -109,6 +109,7 @@ TEST_F(EngineGenerate, SampledOutputsDoNotDependOnBatchingOrPreemption) {
   setup.block_size = 8;
   setup.num_blocks = 14;
   setup.max_num_batched_tokens = 64;
+  setup.admission_headroom_tokens = 0;  // admit into the last blocks: preemptions follow
   const auto tight = run_requests(model(), setup, requests);
   EXPECT_GT(tight.preemptions, 0);
   expect_same_outputs(one.rows, tight.rows);

@@ -90,6 +90,8 @@ TEST(Scheduler, RejectsNonPositiveLimits) {
   KvCache cache({.block_size = 4, .num_blocks = 8});
   EXPECT_THROW(Scheduler(cache, {.max_num_seqs = 0}), ConfigError);
   EXPECT_THROW(Scheduler(cache, {.max_num_batched_tokens = 0}), ConfigError);
+  EXPECT_THROW(Scheduler(cache, {.admission_headroom_tokens = -1}), InternalError);
+  EXPECT_NO_THROW(Scheduler(cache, {.admission_headroom_tokens = 0}));
 }
 
 TEST(Scheduler, ChunksLongPromptsWithinTheTokenBudget) {
@@ -143,9 +145,9 @@ TEST(Scheduler, RespectsMaxNumSeqsAndRefillsFinishedSlots) {
 TEST(Scheduler, PreemptsTheMostRecentlyAdmittedAndStillFinishesEverything) {
   // 12 blocks of 4 tokens; three sequences that each grow to 16 tokens (4 blocks)
   // plus their own prompt: they cannot all run to the end together.
-  Driver d(10, {.max_num_seqs = 8, .max_num_batched_tokens = 64});
+  Driver d(10, {.max_num_seqs = 8, .max_num_batched_tokens = 64, .admission_headroom_tokens = 0});
   for (int i = 0; i < 3; ++i) d.add(4, 16);
-  d.step();  // all three admitted (one block each... plus the first decode's)
+  d.step();  // all three admitted, no headroom asked
   bool saw_preemption = false;
   while (d.scheduler_.has_unfinished() && d.steps_ < 1000) {
     const auto out = d.step();
@@ -194,20 +196,33 @@ TEST(Scheduler, WatermarkKeepsBlocksForRunningSequences) {
   EXPECT_EQ(d.finished_.size(), 2u);
 }
 
-// Admission leaves one free block per running sequence (its next block), so
-// a newcomer never takes the blocks the running ones grow into.
-TEST(Scheduler, AdmissionLeavesABlockPerRunningSequence) {
-  Driver d(8, {.max_num_seqs = 8, .max_num_batched_tokens = 64});
-  Sequence* first = d.add(15, 20);  // 4 blocks once its first token is sampled
-  d.step();
-  Sequence* second = d.add(15, 16);  // 4 blocks: fits the 4 free, but not with 1 held for `first`
-  auto out = d.step();
-  EXPECT_EQ(second->status, SequenceStatus::kWaiting);
-  ASSERT_EQ(out.chunks.size(), 1u);
-  EXPECT_EQ(out.chunks[0].seq, first);
-  d.run();
-  EXPECT_EQ(d.finished_, (std::vector<SeqId>{first->id, second->id}));
-  EXPECT_EQ(d.scheduler_.num_preemptions(), 0);
+// Admission leaves every running sequence its headroom in free blocks, so a
+// newcomer does not take the blocks the running ones grow into; never more
+// than a sequence can still grow (its reserved_tokens).
+TEST(Scheduler, AdmissionLeavesEveryRunningSequenceItsHeadroom) {
+  struct Case {
+    int64_t headroom, first_target;
+    bool admitted;
+  };
+  // 10 blocks of 4 tokens; `first` holds 4 once its first token is sampled,
+  // `second` needs 4 of the 6 left: 2 stay free, room for 8 more tokens.
+  for (const Case& c : {Case{0, 40, true}, Case{4, 40, true}, Case{8, 40, true}, Case{9, 40, false},
+                        Case{12, 40, false}, Case{80, 20, true}}) {
+    Driver d(10, {.max_num_seqs = 8, .max_num_batched_tokens = 64, .admission_headroom_tokens = c.headroom});
+    Sequence* first = d.add(15, c.first_target);
+    d.step();
+    Sequence* second = d.add(15, 16);
+    const auto out = d.step();
+    EXPECT_EQ(second->status, c.admitted ? SequenceStatus::kRunning : SequenceStatus::kWaiting) << c.headroom;
+    EXPECT_EQ(out.chunks.size(), c.admitted ? 2u : 1u) << c.headroom;
+    EXPECT_EQ(out.chunks[0].seq, first);
+    d.run();
+    EXPECT_EQ(d.finished_.size(), 2u);
+    if (!c.admitted) {
+      EXPECT_EQ(d.finished_, (std::vector<SeqId>{first->id, second->id}));
+    }
+    EXPECT_EQ(d.scheduler_.num_preemptions(), 0) << c.headroom;
+  }
 }
 
 TEST(Scheduler, ReusesCachedPrefixBlocksButNotBeyondMaxCachedPrefix) {
