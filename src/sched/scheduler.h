@@ -36,10 +36,10 @@ namespace llmbatch {
 
 enum class SchedulerPolicy { kContinuous, kStatic };
 
-// The default of SchedulerConfig::admission_headroom_tokens. Admitting into the last free
-// blocks makes a preemption within a few steps, and its recomputation (a
-// prefill of the victim's whole context, less what the prefix cache kept)
-// costs more than the wait. On 48 sharegpt requests in 80 MiB of KV
+// The default of SchedulerConfig::admission_headroom_tokens. Admitting
+// into the last free blocks makes a preemption within a few steps, and its
+// recomputation (a prefill of the victim's whole context, less what the
+// prefix cache kept) costs more than the wait. On 48 sharegpt requests in 80 MiB of KV
 // (docs/PERFORMANCE.md): one block (16 tokens) gave 45 preemptions, 7.1k
 // recomputed tokens and 155-164 gen tok/s; 80 tokens gave 14, 2.1k and
 // 174-197 (four alternated pairs). Much more starves the batch: 128
