@@ -32,9 +32,10 @@ int64_t Scheduler::blocks_for(int64_t num_tokens) const {
 int64_t Scheduler::admission_headroom_blocks() const {
   int64_t blocks = 0;
   for (const Sequence* seq : running_) {
+    // Every running sequence of the continuous policy is in the cache.
     // Never room beyond the longest it can get: max_model_len, or its
     // prompt when it is scored.
-    const int64_t now = cache_.has_sequence(seq->id) ? cache_.num_tokens(seq->id) : std::ssize(seq->tokens);
+    const int64_t now = cache_.num_tokens(seq->id);
     const int64_t longest = std::max(now, seq->reserved_tokens);
     blocks += blocks_for(std::min(now + config_.admission_headroom_tokens, longest)) - blocks_for(now);
   }
