@@ -86,7 +86,8 @@ TEST(LinearInvarianceTest, RowBitsIndependentOfBatch) {
 // updated in k order, by fma(x, w, acc) on the AVX2 kernel and by
 // acc + x * w (two roundings) on the portable one. Checked bit for bit
 // against that chain written out in scalar code, for every row-tile size
-// (1..6 rows, then more than one tile), odd and even in, and a partial panel.
+// (1..6 rows, then blocks split into 4 + 3, 5 + 4 and 5 + 4 + 4 rows), odd and
+// even in, and a partial panel.
 TEST(LinearTest, EveryOutputIsTheSequentialChainOverK) {
   const bool fused = std::string(linear_kernel_name()) == "avx2+fma";
   for (DType storage : {DType::BF16, DType::F32}) {
@@ -94,7 +95,7 @@ TEST(LinearTest, EveryOutputIsTheSequentialChainOverK) {
       const auto w = to_bf16(random_floats(in * out, 0.1f, 8));
       HugePageArena arena("test weights");
       const Linear linear(arena, w.data(), DType::BF16, out, in, storage);
-      for (int64_t rows : {1, 2, 3, 4, 5, 6, 7, 13}) {
+      for (int64_t rows : {1, 2, 3, 4, 5, 6, 7, 9, 13}) {
         const auto x = random_floats(rows * in, 1.0f, 9 + rows);
         std::vector<float> y(rows * out);
         linear.forward(x.data(), rows, y.data());
