@@ -20,9 +20,10 @@ namespace {
 constexpr int kTileRows = 6;
 
 // Tile t of a block of n rows: ceil(n / 6) tiles of as equal a size as
-// possible. A tile of R rows keeps 2R accumulator chains, and an FMA waits
-// 4 cycles for its predecessor, so tiles below 4 rows run at the speed of 4:
-// 7 rows as 6 + 1 would cost 10 row-slots per k step, as 4 + 3 only 8.
+// possible, 7 rows as 4 + 3 rather than 6 + 1. A tile of R rows keeps 2R
+// FMA chains, below 4 rows too few to hide the FMA's latency, so a 1-row
+// tail costs more than its share; even tiles made decode steps of 7 and 13
+// rows 0-7% faster (docs/PERFORMANCE.md).
 struct TileSpan {
   int64_t first;
   int rows;
