@@ -4,6 +4,8 @@
 #include <omp.h>
 
 #include <algorithm>
+#include <atomic>
+#include <memory>
 #include <cstring>
 #include <type_traits>
 #include <vector>
@@ -209,6 +211,80 @@ int64_t rows_per_block(int64_t in) {
 // Reused packing buffer of the calling thread (forward runs per thread).
 thread_local std::vector<float> packed_rows;
 
+// The panels of one GEMM, one contiguous run per thread. A thread takes its
+// own run's panels front to back, so its reads are one stream and the panel
+// it prefetches is the one it computes next (OpenMP's dynamic chunks of 2-3
+// panels left every chunk's first panel to be fetched on demand). A thread
+// whose run is done takes panels from the back of the run with the most
+// left, so a core slowed by another process holds nobody up.
+class PanelRuns {
+ public:
+  struct Claim {
+    int64_t panel = -1;  // -1: none left
+    int64_t next = -1;   // the panel this thread likely takes after it (-1: none)
+  };
+
+  // Called by the thread that calls forward, before the parallel region.
+  void reset(int threads, int64_t panels) {
+    if (threads > capacity_) {
+      runs_ = std::make_unique<Run[]>(threads);
+      capacity_ = threads;
+    }
+    threads_ = threads;
+    for (int t = 0; t < threads; ++t) {
+      const uint64_t front = panels * t / threads, back = panels * (t + 1) / threads;
+      runs_[t].ends.store(front << 32 | back, std::memory_order_relaxed);
+    }
+  }
+
+  Claim take(int thread) {
+    if (thread < threads_) {
+      if (const int64_t p = take_front(runs_[thread]); p >= 0) return {p, p + 1 < back_of(thread) ? p + 1 : -1};
+    }
+    for (;;) {
+      int victim = -1;
+      int64_t most = 0;
+      for (int t = 0; t < threads_; ++t) {
+        const uint64_t e = runs_[t].ends.load(std::memory_order_relaxed);
+        const int64_t left = static_cast<int64_t>(e & 0xffffffffu) - static_cast<int64_t>(e >> 32);
+        if (left > most) most = left, victim = t;
+      }
+      if (victim < 0) return {};
+      if (const int64_t p = take_back(runs_[victim]); p >= 0) return {p, p - 1 >= front_of(victim) ? p - 1 : -1};
+    }
+  }
+
+ private:
+  struct alignas(64) Run {
+    std::atomic<uint64_t> ends{0};  // front << 32 | back: panels [front, back) are left
+  };
+
+  static int64_t take_front(Run& run) {
+    uint64_t e = run.ends.load(std::memory_order_relaxed);
+    for (;;) {
+      const uint64_t front = e >> 32, back = e & 0xffffffffu;
+      if (front >= back) return -1;
+      if (run.ends.compare_exchange_weak(e, (front + 1) << 32 | back, std::memory_order_relaxed)) return front;
+    }
+  }
+  static int64_t take_back(Run& run) {
+    uint64_t e = run.ends.load(std::memory_order_relaxed);
+    for (;;) {
+      const uint64_t front = e >> 32, back = e & 0xffffffffu;
+      if (front >= back) return -1;
+      if (run.ends.compare_exchange_weak(e, front << 32 | (back - 1), std::memory_order_relaxed)) return back - 1;
+    }
+  }
+  int64_t back_of(int t) const { return static_cast<int64_t>(runs_[t].ends.load(std::memory_order_relaxed) & 0xffffffffu); }
+  int64_t front_of(int t) const { return static_cast<int64_t>(runs_[t].ends.load(std::memory_order_relaxed) >> 32); }
+
+  std::unique_ptr<Run[]> runs_;
+  int capacity_ = 0, threads_ = 0;
+};
+
+// The calling thread's panel runs (forward runs per thread).
+thread_local PanelRuns panel_runs;
+
 // Scatters one weight row (`in` values of T) into column `col` of `panel`.
 template <typename T>
 void pack_weight_row(const T* row, int64_t in, int64_t col, T* panel) {
@@ -249,22 +325,27 @@ void Linear::forward_packed(const float* x, int64_t rows, float* y) const {
   const int64_t block_rows = rows_per_block(in_);
   packed_rows.resize(std::min(rows, block_rows) * in_);
   float* xp = packed_rows.data();
-  // One tile (a few decode rows): packed here, as a shared loop would cost
-  // a barrier worth more than the copy, and the GEMM streams weights, each
-  // thread best taking one contiguous run. More rows: runs of 1/8 per
-  // thread, handed out dynamically, so that a core slowed by another
-  // process gets fewer.
+  // One tile (a few decode rows) is packed here: a shared loop would cost a
+  // barrier worth more than the copy.
   const bool one_tile = rows <= kTileRows;
-  const int64_t threads = omp_get_max_threads();
-  const int64_t panel_chunk = std::max<int64_t>(1, one_tile ? (panels_ + threads - 1) / threads : panels_ / (8 * threads));
+  const int threads = omp_get_max_threads();
   const bool avx2 = cpu_supports_avx2_fma();
   const int64_t panel_lines = panel_elems_ * int64_t{sizeof(T)} / 64;
   if (one_tile) pack_rows(x, in_, static_cast<int>(rows), xp);
+  // The calling thread's runs, shared by the team (inside the region the
+  // name panel_runs would be each thread's own). A smaller team than
+  // `threads` still finishes: its threads take the missing ones' runs.
+  PanelRuns& runs = panel_runs;
+  runs.reset(threads, panels_);
 #pragma omp parallel
   for (int64_t r0 = 0; r0 < rows; r0 += block_rows) {
     const int64_t n = std::min(block_rows, rows - r0);
     const int64_t tiles = (n + kTileRows - 1) / kTileRows;
     if (!one_tile) {
+      if (r0 > 0) {  // the last block's panels are done before its rows and runs are replaced
+#pragma omp barrier
+        if (omp_get_thread_num() == 0) runs.reset(threads, panels_);
+      }
 #pragma omp for schedule(static)
       for (int64_t t = 0; t < tiles; ++t) {
         const TileSpan tile = tile_span(n, t);
@@ -272,8 +353,9 @@ void Linear::forward_packed(const float* x, int64_t rows, float* y) const {
       }
     }
     // Which thread computes a panel never changes its bits.
-#pragma omp for schedule(dynamic, panel_chunk)
-    for (int64_t p = 0; p < panels_; ++p) {
+    const int me = omp_get_thread_num();
+    for (PanelRuns::Claim c = runs.take(me); c.panel >= 0; c = runs.take(me)) {
+      const int64_t p = c.panel;
       const T* panel = panels + p * panel_elems_;
       const int64_t ncols = std::min(kLinearPanel, out_ - p * kLinearPanel);
       for (int64_t t = 0; t < tiles; ++t) {
@@ -283,8 +365,9 @@ void Linear::forward_packed(const float* x, int64_t rows, float* y) const {
         const TileSpan tile = tile_span(n, t);
         const int64_t first = panel_lines * tile.first / n;
         const int64_t last = panel_lines * (tile.first + tile.rows) / n;
-        const Prefetch prefetch{reinterpret_cast<const char*>(panel + panel_elems_) + first * 64,
-                                p + 1 < panels_ ? last - first : 0};
+        const Prefetch prefetch{reinterpret_cast<const char*>(panels + std::max<int64_t>(c.next, 0) * panel_elems_) +
+                                    first * 64,
+                                c.next >= 0 ? last - first : 0};
         const TileOut out{y + (r0 + tile.first) * out_ + p * kLinearPanel, out_, ncols};
         run_tile(avx2, xp + tile.first * in_, tile.rows, panel, in_, prefetch, out);
       }

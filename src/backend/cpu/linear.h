@@ -5,8 +5,8 @@
 // ([panel][in][16]) or BF16 ([panel][in/2][16][2], k pairs interleaved;
 // BF16 halves the memory traffic and is widened to f32 in registers).
 // Activations and accumulation are f32. Rows run in blocks that stay in
-// L2, in register tiles of up to 6 rows × 16 columns; threads take runs of
-// contiguous panels.
+// L2, in register tiles of up to 6 rows × 16 columns; each thread takes a
+// run of contiguous panels, then panels from the back of others' runs.
 //
 // Every output element is one accumulator that walks k = 0 .. in-1 in
 // order, whichever kernel (6, 5, ... or 1 rows at a time), tile, thread or

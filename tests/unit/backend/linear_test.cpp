@@ -150,5 +150,31 @@ TEST(LinearTest, ThreadCountDoesNotChangeBits) {
   EXPECT_EQ(one, two);
 }
 
+// Each thread computes the panels of its own run, then takes panels from the
+// back of others' runs: a team smaller than the thread count (a forward
+// called from inside a parallel region runs on a team of one) and a team
+// larger than the cores both compute every panel, to the same bits, for one
+// tile and for row blocks that each restart the runs.
+TEST(LinearTest, EveryPanelIsComputedByAnyTeam) {
+  HugePageArena arena("test weights");
+  const auto w = to_bf16(random_floats(256 * 200, 0.05f, 6));
+  const Linear linear(arena, w.data(), DType::BF16, 200, 256, DType::BF16);
+  for (const int64_t rows : {5, 130}) {  // 130 rows: two blocks of at most 96
+    const auto x = random_floats(rows * 256, 1.0f, 8);
+    std::vector<float> want(rows * 200);
+    cpu_set_threads(1);
+    linear.forward(x.data(), rows, want.data());
+    cpu_set_threads(5);
+    std::vector<float> wide(rows * 200);
+    linear.forward(x.data(), rows, wide.data());
+    EXPECT_EQ(want, wide) << rows << " rows, 5 threads";
+    std::vector<std::vector<float>> nested(3, std::vector<float>(rows * 200));
+#pragma omp parallel for num_threads(3)
+    for (int i = 0; i < 3; ++i) linear.forward(x.data(), rows, nested[i].data());
+    for (const auto& got : nested) EXPECT_EQ(want, got) << rows << " rows, inside a parallel region";
+    cpu_set_threads(0);
+  }
+}
+
 }  // namespace
 }  // namespace llmbatch
