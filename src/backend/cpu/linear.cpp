@@ -5,8 +5,8 @@
 
 #include <algorithm>
 #include <atomic>
-#include <memory>
 #include <cstring>
+#include <memory>
 #include <type_traits>
 #include <vector>
 
@@ -224,7 +224,7 @@ class PanelRuns {
     int64_t next = -1;   // the panel this thread likely takes after it (-1: none)
   };
 
-  // Called by the thread that calls forward, before the parallel region.
+  // Splits `panels` into `threads` runs; by one thread, before any takes.
   void reset(int threads, int64_t panels) {
     if (threads > capacity_) {
       runs_ = std::make_unique<Run[]>(threads);
@@ -275,7 +275,9 @@ class PanelRuns {
       if (run.ends.compare_exchange_weak(e, front << 32 | (back - 1), std::memory_order_relaxed)) return back - 1;
     }
   }
-  int64_t back_of(int t) const { return static_cast<int64_t>(runs_[t].ends.load(std::memory_order_relaxed) & 0xffffffffu); }
+  int64_t back_of(int t) const {
+    return static_cast<int64_t>(runs_[t].ends.load(std::memory_order_relaxed) & 0xffffffffu);
+  }
   int64_t front_of(int t) const { return static_cast<int64_t>(runs_[t].ends.load(std::memory_order_relaxed) >> 32); }
 
   std::unique_ptr<Run[]> runs_;
