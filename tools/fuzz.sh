@@ -28,10 +28,16 @@ run() {  # run TARGET CORPUS_DIR
   local target=$1 corpus=$2
   mkdir -p "$build/artifacts"
   echo "fuzz: $target for ${seconds}s"
+  # The fuzzer's status is the pipeline's (pipefail; grep may match nothing):
+  # a `|| true` after the whole pipeline would hide a crash.
+  local status=0
   "$build/tests/fuzz/$target" "$corpus" -max_total_time="$seconds" -max_len=65536 -timeout=10 \
     -rss_limit_mb=4096 -artifact_prefix="$build/artifacts/$target-" -print_final_stats=1 2>&1 |
-    grep -E "^(stat::number_of_executed_units|Done|==[0-9]+==ERROR|SUMMARY)" || true
-  return "${PIPESTATUS[0]}"
+    { grep -E "^(stat::number_of_executed_units|Done|==[0-9]+==ERROR|SUMMARY)" || true; } || status=$?
+  if [[ $status != 0 ]]; then
+    echo "fuzz: $target failed (status $status); the input is in $build/artifacts/"
+  fi
+  return "$status"
 }
 
 run fuzz_safetensors_header "$(seed_dir safetensors tests/fixtures/malformed_models/*/model.safetensors)"

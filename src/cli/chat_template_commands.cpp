@@ -30,7 +30,7 @@ nlohmann::ordered_json read_json_file(const std::string& path) {
   text << in.rdbuf();
   try {
     return nlohmann::ordered_json::parse(text.str());
-  } catch (const nlohmann::json::parse_error& e) {
+  } catch (const nlohmann::json::exception& e) {
     throw InputError(std::string("not valid JSON: ") + e.what(), {.file = path});
   }
 }

@@ -67,7 +67,7 @@ std::string record_text(const std::string& line, const std::string& field, const
   nlohmann::json record;
   try {
     record = nlohmann::json::parse(line);
-  } catch (const nlohmann::json::parse_error& e) {
+  } catch (const nlohmann::json::exception& e) {
     throw InputError(std::string("line is not valid JSON: ") + e.what(), where);
   }
   if (!record.is_object() || !record.contains(field) || !record[field].is_string()) {

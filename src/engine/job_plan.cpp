@@ -10,6 +10,7 @@
 
 #include "backend/backend.h"
 #include "core/error.h"
+#include "core/json_error.h"
 #include "core/units.h"
 #include "io/journal.h"
 #include "kv/kv_config.h"
@@ -66,8 +67,17 @@ std::optional<ModelChatTemplate> load_template(const JobConfig& config, const st
   text << in.rdbuf();
   ModelChatTemplate chat{ChatTemplate::parse(text.str(), config.model.chat_template), std::nullopt,
                          nlohmann::ordered_json::object()};
-  std::ifstream tc(fs::path(tokenizer_dir) / "tokenizer_config.json");
-  if (tc) chat.special_tokens = chat_special_tokens(nlohmann::ordered_json::parse(tc), tokenizer_dir);
+  const std::string tc_path = (fs::path(tokenizer_dir) / "tokenizer_config.json").string();
+  std::ifstream tc(tc_path);
+  if (!tc) return chat;
+  nlohmann::ordered_json tokenizer_config;
+  try {
+    tokenizer_config = nlohmann::ordered_json::parse(tc);
+  } catch (const nlohmann::json::exception& e) {
+    throw ModelFormatError(std::string("tokenizer_config.json is not valid JSON: ") + e.what(),
+                           {.file = tc_path, .offset = json_error_byte(e)});
+  }
+  chat.special_tokens = chat_special_tokens(tokenizer_config, tokenizer_dir);
   return chat;
 }
 

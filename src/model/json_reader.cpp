@@ -6,6 +6,7 @@
 #include <nlohmann/json.hpp>
 
 #include "core/error.h"
+#include "core/json_error.h"
 
 namespace llmbatch {
 namespace {
@@ -104,8 +105,8 @@ nlohmann::json read_json_file(const std::string& path) {
   buffer << in.rdbuf();
   try {
     return nlohmann::json::parse(buffer.str());
-  } catch (const nlohmann::json::parse_error& e) {
-    throw ConfigError(std::string("not valid JSON: ") + e.what(), {.file = path, .offset = e.byte});
+  } catch (const nlohmann::json::exception& e) {
+    throw ConfigError(std::string("not valid JSON: ") + e.what(), {.file = path, .offset = json_error_byte(e)});
   }
 }
 

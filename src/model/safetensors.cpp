@@ -6,6 +6,7 @@
 #include <nlohmann/json.hpp>
 
 #include "core/error.h"
+#include "core/json_error.h"
 
 namespace llmbatch {
 namespace {
@@ -149,8 +150,9 @@ SafetensorsHeader safetensors_parse_header(const uint8_t* data, size_t size, con
   nlohmann::json json;
   try {
     json = nlohmann::json::parse(data + 8, data + 8 + header_len);
-  } catch (const nlohmann::json::parse_error& e) {
-    throw ModelFormatError(std::string("header is not valid JSON: ") + e.what(), {.file = file, .offset = 8 + e.byte});
+  } catch (const nlohmann::json::exception& e) {
+    throw ModelFormatError(std::string("header is not valid JSON: ") + e.what(),
+                           {.file = file, .offset = 8 + json_error_byte(e).value_or(0)});
   }
   if (!json.is_object()) throw ModelFormatError("header is not a JSON object", {.file = file, .offset = 8});
 

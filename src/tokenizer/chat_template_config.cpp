@@ -65,7 +65,7 @@ ModelChatTemplate load_chat_template(const std::filesystem::path& model_dir) {
   nlohmann::ordered_json config;
   try {
     config = nlohmann::ordered_json::parse(read_file(config_path));
-  } catch (const nlohmann::json::parse_error& e) {
+  } catch (const nlohmann::json::exception& e) {
     throw ModelFormatError(std::string("tokenizer_config.json is not valid JSON: ") + e.what(), {.file = origin});
   }
   if (!config.is_object()) throw ModelFormatError("tokenizer_config.json must hold a JSON object", {.file = origin});

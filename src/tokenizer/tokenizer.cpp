@@ -7,6 +7,7 @@
 #include <thread>
 
 #include "core/error.h"
+#include "core/json_error.h"
 #include "core/log.h"
 #include "tokenizer/bpe_model.h"
 #include "tokenizer/decoder.h"
@@ -30,9 +31,9 @@ std::string read_file(const std::filesystem::path& path) {
 Json parse_json(std::string_view text, const std::string& source) {
   try {
     return Json::parse(text);
-  } catch (const Json::parse_error& e) {
+  } catch (const Json::exception& e) {
     throw ModelFormatError(std::string("not valid JSON: ") + e.what(),
-                           {.file = source, .offset = e.byte},
+                           {.file = source, .offset = json_error_byte(e)},
                            "the file may be truncated or not a tokenizer.json");
   }
 }

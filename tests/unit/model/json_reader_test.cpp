@@ -183,6 +183,14 @@ TEST(JsonReaderTest, ReadJsonFile) {
 
   test::write_file(dir.file("empty.json"), "");
   EXPECT_CONTAINS(message_of<ConfigError>([&] { read_json_file(dir.file("empty.json")); }), "not valid JSON");
+
+  // A number too large for a double is not a syntax error (nlohmann throws
+  // out_of_range): still a ConfigError, with no byte offset.
+  test::write_file(dir.file("huge.json"), R"({"rope_theta": 1e999})");
+  const auto huge = thrown<ConfigError>([&] { read_json_file(dir.file("huge.json")); });
+  ASSERT_TRUE(huge);
+  EXPECT_CONTAINS(huge->what(), "number overflow");
+  EXPECT_FALSE(huge->context().offset);
 }
 
 }  // namespace

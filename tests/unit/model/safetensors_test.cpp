@@ -133,6 +133,7 @@ TEST(SafetensorsTest, HeaderNotJsonOrNotAnObject) {
   EXPECT_CONTAINS(e->what(), "not valid JSON");
   ASSERT_TRUE(e->context().offset);
   EXPECT_GE(*e->context().offset, 8u);  // inside the header, not the length field
+  expect_error(file_bytes(R"({"t": {"data_offsets": [0, 1e999]}})", ""), "number overflow", "", 8);
   expect_error(file_bytes("[1,2]", ""), "not a JSON object", "", 8);
   expect_error(file_bytes("\"t\"", ""), "not a JSON object");
 }

@@ -155,6 +155,8 @@ TEST_F(ModelDirTest, MissingOrBrokenTemplatesAreClearErrors) {
   EXPECT_THROW(load_chat_template(dir_), IoError);
   write("tokenizer_config.json", "{not json");
   EXPECT_THROW(load_chat_template(dir_), ModelFormatError);
+  write("tokenizer_config.json", R"({"model_max_length": 1e999})");  // out_of_range, not a syntax error
+  EXPECT_THROW(load_chat_template(dir_), ModelFormatError);
   write("tokenizer_config.json", R"({"bos_token": "<s>"})");
   EXPECT_THROW(load_chat_template(dir_), ConfigError);
   write("tokenizer_config.json", R"({"chat_template": [{"name": "other", "template": "x"}]})");

@@ -53,6 +53,7 @@ TEST(MalformedTest, BaseLoadsAndEncodes) {
 TEST(MalformedTest, NotJson) {
   expect_text_error<ModelFormatError>("{\"model\": ", "not valid JSON");
   expect_text_error<ModelFormatError>("", "not valid JSON");
+  expect_text_error<ModelFormatError>("{\"model\": {\"dropout\": 1e999}}", "number overflow");
 }
 
 TEST(MalformedTest, NotAnObject) {
