@@ -3,6 +3,7 @@
 #include <array>
 #include <cmath>
 #include <cstdio>
+#include <cstdlib>
 
 #include "core/error.h"
 
@@ -28,7 +29,9 @@ uint64_t parse_byte_size(std::string_view text, const std::string& key) {
   }};
   for (const auto& u : kUnits) {
     if (u.name == unit) {
-      const double value = std::stod(number) * u.scale;
+      // strtod, not stod: 400 digits overflow to inf (refused below) where
+      // stod would throw std::out_of_range past our errors.
+      const double value = std::strtod(number.c_str(), nullptr) * u.scale;
       if (!(value < 9.0e18)) throw fail();  // llround range
       return static_cast<uint64_t>(std::llround(value));
     }

@@ -3,6 +3,7 @@
 #include <utf8proc.h>
 
 #include <algorithm>
+#include <charconv>
 #include <cmath>
 #include <cstdio>
 #include <cstdlib>
@@ -30,8 +31,12 @@ Value lookup_attribute(const Value& item, const Value& attribute) {
   if (!attribute.is_string()) return get_item(item, attribute);
   Value current = item;
   for (const std::string& part : py_split(attribute.as_string(), std::string("."))) {
-    const bool digits = !part.empty() && std::all_of(part.begin(), part.end(), [](char c) { return c >= '0' && c <= '9'; });
-    current = get_item(current, digits ? Value(static_cast<int64_t>(std::stoll(part))) : Value(part));
+    // A digit part is an index; one past int64 indexes nothing (Python's
+    // big int would be out of range too), so it stays a string key.
+    int64_t index = 0;
+    const auto [end, error] = std::from_chars(part.data(), part.data() + part.size(), index);
+    const bool is_index = !part.empty() && error == std::errc() && end == part.data() + part.size() && part[0] != '-';
+    current = get_item(current, is_index ? Value(index) : Value(part));
   }
   return current;
 }

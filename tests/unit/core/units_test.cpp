@@ -18,7 +18,10 @@ TEST(UnitsTest, ParsesDecimalAndBinaryUnits) {
 }
 
 TEST(UnitsTest, RejectsGarbageNamingTheKey) {
-  for (const char* bad : {"", "GiB", "4 gigs", "-1GB", "1..5MB", ".5GB", "99999999TiB"}) {
+  const std::string overflow = "1" + std::string(400, '0') + "GiB";  // beyond a double: inf
+  const std::string underflow = "0." + std::string(400, '0') + "1";   // below a double: 0 (std::stod threw)
+  for (const std::string& bad : {std::string(""), std::string("GiB"), std::string("4 gigs"), std::string("-1GB"),
+                                 std::string("1..5MB"), std::string(".5GB"), std::string("99999999TiB"), overflow}) {
     try {
       parse_byte_size(bad, "engine.kv_cache_memory");
       FAIL() << bad;
@@ -26,6 +29,7 @@ TEST(UnitsTest, RejectsGarbageNamingTheKey) {
       EXPECT_EQ(e.context().key, "engine.kv_cache_memory");
     }
   }
+  EXPECT_EQ(parse_byte_size(underflow, "engine.kv_cache_memory"), 0u);
 }
 
 TEST(UnitsTest, FormatsBytes) {

@@ -92,6 +92,15 @@ TEST(JinjaFeatureErrorsTest, RuntimeErrorsPointAtTheFailingExpression) {
   }
 }
 
+// An attribute of digits is an index (Jinja's make_attrgetter); one too
+// large for int64 indexes nothing, as in Jinja, and must not throw past
+// the template's errors.
+TEST(JinjaFeatureErrorsTest, HugeDigitAttributeIndexesNothing) {
+  const ChatTemplate t = ChatTemplate::parse(
+      "{{ (xs | map(attribute='1') | list)[0] }}|{{ xs | map(attribute='99999999999999999999') | list | length }}");
+  EXPECT_EQ(t.render(Json::parse(R"({"xs": [[7, 8], [9]]})")), "8|2");
+}
+
 TEST(JinjaFeatureErrorsTest, UnsupportedMethodsAreRefusedAtRunTime) {
   const ChatTemplate t = ChatTemplate::parse("{{ 'a{}'.format(1) }}");
   EXPECT_THROW(t.render(Json::object()), UnsupportedError);
