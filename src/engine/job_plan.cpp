@@ -10,7 +10,6 @@
 
 #include "backend/backend.h"
 #include "core/error.h"
-#include "core/json_error.h"
 #include "core/units.h"
 #include "io/journal.h"
 #include "kv/kv_config.h"
@@ -67,17 +66,8 @@ std::optional<ModelChatTemplate> load_template(const JobConfig& config, const st
   text << in.rdbuf();
   ModelChatTemplate chat{ChatTemplate::parse(text.str(), config.model.chat_template), std::nullopt,
                          nlohmann::ordered_json::object()};
-  const std::string tc_path = (fs::path(tokenizer_dir) / "tokenizer_config.json").string();
-  std::ifstream tc(tc_path);
-  if (!tc) return chat;
-  nlohmann::ordered_json tokenizer_config;
-  try {
-    tokenizer_config = nlohmann::ordered_json::parse(tc);
-  } catch (const nlohmann::json::exception& e) {
-    throw ModelFormatError(std::string("tokenizer_config.json is not valid JSON: ") + e.what(),
-                           {.file = tc_path, .offset = json_error_byte(e)});
-  }
-  chat.special_tokens = chat_special_tokens(tokenizer_config, tokenizer_dir);
+  const fs::path tc_path = fs::path(tokenizer_dir) / "tokenizer_config.json";
+  if (fs::exists(tc_path)) chat.special_tokens = chat_special_tokens(read_tokenizer_config(tc_path), tc_path.string());
   return chat;
 }
 

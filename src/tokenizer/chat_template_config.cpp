@@ -4,6 +4,7 @@
 #include <sstream>
 
 #include "core/error.h"
+#include "core/json_error.h"
 
 namespace llmbatch {
 namespace {
@@ -59,16 +60,23 @@ nlohmann::ordered_json chat_special_tokens(const nlohmann::ordered_json& tokeniz
   return tokens;
 }
 
+nlohmann::ordered_json read_tokenizer_config(const std::filesystem::path& path) {
+  const std::string origin = path.string();
+  nlohmann::ordered_json config;
+  try {
+    config = nlohmann::ordered_json::parse(read_file(path));
+  } catch (const nlohmann::json::exception& e) {
+    throw ModelFormatError(std::string("tokenizer_config.json is not valid JSON: ") + e.what(),
+                           {.file = origin, .offset = json_error_byte(e)});
+  }
+  if (!config.is_object()) throw ModelFormatError("tokenizer_config.json must hold a JSON object", {.file = origin});
+  return config;
+}
+
 ModelChatTemplate load_chat_template(const std::filesystem::path& model_dir) {
   const std::filesystem::path config_path = model_dir / "tokenizer_config.json";
   const std::string origin = config_path.string();
-  nlohmann::ordered_json config;
-  try {
-    config = nlohmann::ordered_json::parse(read_file(config_path));
-  } catch (const nlohmann::json::exception& e) {
-    throw ModelFormatError(std::string("tokenizer_config.json is not valid JSON: ") + e.what(), {.file = origin});
-  }
-  if (!config.is_object()) throw ModelFormatError("tokenizer_config.json must hold a JSON object", {.file = origin});
+  const nlohmann::ordered_json config = read_tokenizer_config(config_path);
   nlohmann::ordered_json special_tokens = chat_special_tokens(config, origin);
 
   const std::filesystem::path jinja_path = model_dir / "chat_template.jinja";

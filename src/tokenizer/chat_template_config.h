@@ -39,6 +39,11 @@ struct ModelChatTemplate {
 // UnsupportedError.
 ModelChatTemplate load_chat_template(const std::filesystem::path& model_dir);
 
+// Reads a tokenizer_config.json. Throws IoError when it cannot be read and
+// ModelFormatError when it is not JSON (a syntax error or a number too large
+// for a double) or not an object.
+nlohmann::ordered_json read_tokenizer_config(const std::filesystem::path& path);
+
 // The special tokens a tokenizer_config.json names, as transformers'
 // special_tokens_map. Throws ModelFormatError for a token that is neither a
 // string, an AddedToken object nor null.

@@ -20,8 +20,8 @@ TEST(UnitsTest, ParsesDecimalAndBinaryUnits) {
 TEST(UnitsTest, RejectsGarbageNamingTheKey) {
   const std::string overflow = "1" + std::string(400, '0') + "GiB";  // beyond a double: inf
   const std::string underflow = "0." + std::string(400, '0') + "1";   // below a double: 0 (std::stod threw)
-  for (const std::string& bad : {std::string(""), std::string("GiB"), std::string("4 gigs"), std::string("-1GB"),
-                                 std::string("1..5MB"), std::string(".5GB"), std::string("99999999TiB"), overflow}) {
+  for (const std::string& bad : std::initializer_list<std::string>{"", "GiB", "4 gigs", "-1GB", "1..5MB", ".5GB",
+                                                                   "99999999TiB", overflow}) {
     try {
       parse_byte_size(bad, "engine.kv_cache_memory");
       FAIL() << bad;

@@ -151,6 +151,25 @@ TEST_F(ModelDirTest, ChatTemplateJinjaFileWins) {
             "from file 1");
 }
 
+TEST_F(ModelDirTest, ReadTokenizerConfigWantsAJsonObject) {
+  const std::filesystem::path path = dir_ / "tokenizer_config.json";
+  EXPECT_THROW(read_tokenizer_config(path), IoError);
+  write("tokenizer_config.json", R"({"bos_token": "<s>"})");
+  EXPECT_EQ(read_tokenizer_config(path)["bos_token"], "<s>");
+  write("tokenizer_config.json", "[1, 2]");
+  EXPECT_THROW(read_tokenizer_config(path), ModelFormatError);
+  write("tokenizer_config.json", R"({"bos_token": })");
+  try {
+    read_tokenizer_config(path);
+    FAIL() << "a syntax error was read";
+  } catch (const ModelFormatError& e) {
+    EXPECT_EQ(e.context().file, path.string());
+    EXPECT_EQ(e.context().offset, std::optional<uint64_t>(15));  // the '}' (nlohmann counts from 1)
+  }
+  write("tokenizer_config.json", R"({"model_max_length": 1e999})");  // out_of_range, not a syntax error
+  EXPECT_THROW(read_tokenizer_config(path), ModelFormatError);
+}
+
 TEST_F(ModelDirTest, MissingOrBrokenTemplatesAreClearErrors) {
   EXPECT_THROW(load_chat_template(dir_), IoError);
   write("tokenizer_config.json", "{not json");
