@@ -7,4 +7,9 @@ bool cpu_supports_avx2_fma() {
   return yes;
 }
 
+bool cpu_supports_avx512_bf16() {
+  static const bool yes = __builtin_cpu_supports("avx512f") && __builtin_cpu_supports("avx512bf16");
+  return yes;
+}
+
 }  // namespace llmbatch

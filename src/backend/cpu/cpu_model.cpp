@@ -144,7 +144,7 @@ CpuModel::CpuModel(const ModelConfig& config, const WeightSet& weights, const Ba
 
 std::string CpuModel::describe() const {
   return std::string("cpu (") + std::string(dtype_name(lm_head_->storage_dtype())) + " weights, " +
-         linear_kernel_name() + " GEMM, KV " + std::string(dtype_name(options_.kv_dtype)) + ", " +
+         linear_kernel_name(lm_head_->kernel()) + " GEMM, KV " + std::string(dtype_name(options_.kv_dtype)) + ", " +
          std::to_string(cpu_threads()) + " threads)";
 }
 

@@ -11,6 +11,7 @@
 #include <vector>
 
 #include "backend/cpu/cpu_features.h"
+#include "core/dtype.h"
 #include "core/error.h"
 
 namespace llmbatch {
@@ -20,18 +21,25 @@ namespace {
 // accumulators, plus 2 weight vectors and a broadcast = 15 of the 16 ymm
 // registers. More rows would spill.
 constexpr int kTileRows = 6;
+// Of the AVX-512 BF16 kernel: one zmm accumulator per row; 12 rows keep the
+// two dot-product pipes busy through the instruction's latency and leave
+// registers for the weights and broadcasts.
+constexpr int kTileRowsBf16 = 12;
 
-// Tile t of a block of n rows: ceil(n / 6) tiles of as equal a size as
-// possible, 7 rows as 4 + 3 rather than 6 + 1. A tile of R rows keeps 2R
-// FMA chains, below 4 rows too few to hide the FMA's latency, so a 1-row
-// tail costs more than its share; even tiles made decode steps of 7 and 13
-// rows 0-7% faster (docs/PERFORMANCE.md).
+int tile_rows(LinearKernel kernel) { return kernel == LinearKernel::Avx512Bf16 ? kTileRowsBf16 : kTileRows; }
+
+// Tile t of a block of n rows cut into tiles of at most `most` rows:
+// ceil(n / most) tiles of as equal a size as possible, 7 rows as 4 + 3
+// rather than 6 + 1. A tile of R rows keeps only a few FMA chains when R
+// is small, too few to hide the FMA's latency, so a 1-row tail costs more
+// than its share; even tiles made decode steps of 7 and 13 rows 0-7%
+// faster (docs/PERFORMANCE.md).
 struct TileSpan {
   int64_t first;
   int rows;
 };
-TileSpan tile_span(int64_t n, int64_t t) {
-  const int64_t tiles = (n + kTileRows - 1) / kTileRows;
+TileSpan tile_span(int64_t n, int64_t t, int most) {
+  const int64_t tiles = (n + most - 1) / most;
   const int64_t base = n / tiles, longer = n % tiles;  // the first `longer` tiles take one more row
   return {t * base + std::min(t, longer), static_cast<int>(base + (t < longer ? 1 : 0))};
 }
@@ -53,6 +61,20 @@ void pack_rows(const float* x, int64_t in, int rows, float* packed) {
   for (int r = 0; r < rows; ++r) {
     const float* row = x + r * in;
     for (int64_t k = 0; k < in; ++k) packed[k * rows + r] = row[k];
+  }
+}
+
+// The same for the BF16 kernel: [in/2][rows] pairs (x[k], x[k+1]) of bf16,
+// rounded to nearest even, x[k] in the low half; an odd last k is paired
+// with 0.
+void pack_rows_bf16(const float* x, int64_t in, int rows, uint32_t* packed) {
+  const int64_t pairs = (in + 1) / 2;
+  for (int r = 0; r < rows; ++r) {
+    const float* row = x + r * in;
+    for (int64_t p = 0; p < pairs; ++p) {
+      const uint32_t high = 2 * p + 1 < in ? f32_to_bf16(row[2 * p + 1]) : 0;
+      packed[p * rows + r] = uint32_t{f32_to_bf16(row[2 * p])} | high << 16;
+    }
   }
 }
 
@@ -161,6 +183,46 @@ __attribute__((target("avx2,fma"))) void kernel_avx2(const float* xp, const T* p
 #undef LLMBATCH_FMA_STEP
 #undef LLMBATCH_STORE_ROW
 
+// ---- AVX-512 BF16 kernel ------------------------------------------------
+//
+// A BF16 panel's k pair (k, k+1) of all 16 columns is one 64-byte line,
+// exactly VDPBF16PS's operand: one instruction per row and pair adds
+// x[k]·w[k] + x[k+1]·w[k+1] to the row's 16 accumulators. Rows are named
+// accumulators, as in the AVX2 kernel.
+
+#define LLMBATCH_BF16_ROWS(X) X(0) X(1) X(2) X(3) X(4) X(5) X(6) X(7) X(8) X(9) X(10) X(11)
+#define LLMBATCH_BF16_ACC(r) __m512 c##r = _mm512_setzero_ps();
+#define LLMBATCH_BF16_DOT(r) \
+  if constexpr (R > r) c##r = _mm512_dpbf16_ps(c##r, (__m512bh)_mm512_set1_epi32(static_cast<int>(xk[r])), w);
+#define LLMBATCH_BF16_STORE(r) \
+  if constexpr (R > r) _mm512_mask_storeu_ps(out.y + r * out.ldy, columns, c##r);
+
+// out[r][0..ncols) = xp row r · panel for R ≤ 12 rows packed by
+// pack_rows_bf16; each accumulator takes one VDPBF16PS per k pair, pairs in
+// order, whatever R is. Prefetches as kernel_avx2.
+template <int R>
+__attribute__((target("avx512f,avx512bf16"))) void kernel_avx512_bf16(const uint32_t* xp, const uint16_t* panel,
+                                                                       int64_t in, const Prefetch& prefetch,
+                                                                       const TileOut& out) {
+  static_assert(R <= kTileRowsBf16);
+  LLMBATCH_BF16_ROWS(LLMBATCH_BF16_ACC)
+  const int64_t pairs = (in + 1) / 2;
+  int64_t line = 0, owed = 0;
+  for (int64_t p = 0; p < pairs; ++p) {
+    for (owed += prefetch.lines; owed >= pairs; owed -= pairs) _mm_prefetch(prefetch.bytes + 64 * line++, _MM_HINT_T0);
+    const __m512bh w = (__m512bh)_mm512_loadu_si512(panel + p * 2 * kLinearPanel);
+    const uint32_t* xk = xp + p * R;
+    LLMBATCH_BF16_ROWS(LLMBATCH_BF16_DOT)
+  }
+  const __mmask16 columns = static_cast<__mmask16>((1u << out.ncols) - 1);
+  LLMBATCH_BF16_ROWS(LLMBATCH_BF16_STORE)
+}
+
+#undef LLMBATCH_BF16_ROWS
+#undef LLMBATCH_BF16_ACC
+#undef LLMBATCH_BF16_DOT
+#undef LLMBATCH_BF16_STORE
+
 // ---- portable kernel (same order, separate multiply and add) -------------
 
 template <typename T>
@@ -186,30 +248,49 @@ void kernel_portable(const float* xp, int rows, const T* panel, int64_t in, cons
 
 // The structs go by reference: passed by value, the 24-byte TileOut was
 // copied through the stack with a store-forwarding stall on every call.
+// `xp` is the tile's packed rows: bf16 pairs for the BF16 kernel, else f32.
 template <typename T>
-void run_tile(bool avx2, const float* xp, int rows, const T* panel, int64_t in, const Prefetch& prefetch,
+void run_tile(LinearKernel kernel, const void* xp, int rows, const T* panel, int64_t in, const Prefetch& prefetch,
               const TileOut& out) {
-  if (!avx2) return kernel_portable(xp, rows, panel, in, out);
+  if constexpr (std::is_same_v<T, uint16_t>) {
+    if (kernel == LinearKernel::Avx512Bf16) {
+      const auto* pairs = static_cast<const uint32_t*>(xp);
+      switch (rows) {
+#define LLMBATCH_BF16_CASE(r) \
+  case r: return kernel_avx512_bf16<r>(pairs, panel, in, prefetch, out);
+        LLMBATCH_BF16_CASE(12) LLMBATCH_BF16_CASE(11) LLMBATCH_BF16_CASE(10) LLMBATCH_BF16_CASE(9)
+        LLMBATCH_BF16_CASE(8) LLMBATCH_BF16_CASE(7) LLMBATCH_BF16_CASE(6) LLMBATCH_BF16_CASE(5)
+        LLMBATCH_BF16_CASE(4) LLMBATCH_BF16_CASE(3) LLMBATCH_BF16_CASE(2) LLMBATCH_BF16_CASE(1)
+#undef LLMBATCH_BF16_CASE
+      }
+      return;
+    }
+  }
+  const auto* x = static_cast<const float*>(xp);
+  if (kernel == LinearKernel::Portable) return kernel_portable(x, rows, panel, in, out);
   switch (rows) {
-    case 6: return kernel_avx2<6>(xp, panel, in, prefetch, out);
-    case 5: return kernel_avx2<5>(xp, panel, in, prefetch, out);
-    case 4: return kernel_avx2<4>(xp, panel, in, prefetch, out);
-    case 3: return kernel_avx2<3>(xp, panel, in, prefetch, out);
-    case 2: return kernel_avx2<2>(xp, panel, in, prefetch, out);
-    case 1: return kernel_avx2<1>(xp, panel, in, prefetch, out);
+    case 6: return kernel_avx2<6>(x, panel, in, prefetch, out);
+    case 5: return kernel_avx2<5>(x, panel, in, prefetch, out);
+    case 4: return kernel_avx2<4>(x, panel, in, prefetch, out);
+    case 3: return kernel_avx2<3>(x, panel, in, prefetch, out);
+    case 2: return kernel_avx2<2>(x, panel, in, prefetch, out);
+    case 1: return kernel_avx2<1>(x, panel, in, prefetch, out);
   }
 }
 
-// Rows per block: the block's packed activations (≤ 384 KiB) stay in the
-// L2 cache while every panel passes over them; at least 48 rows so that a
-// panel fetched from memory serves 8 tiles.
+// Rows per block: the block's packed activations (≤ 384 KiB as f32) stay
+// in the L2 cache while every panel passes over them; at least 48 rows so
+// that a panel fetched from memory serves 4-8 tiles. A multiple of both
+// tile heights.
 int64_t rows_per_block(int64_t in) {
   const int64_t fit = (384 * 1024) / (in * int64_t{sizeof(float)});
-  return std::clamp<int64_t>(fit / kTileRows * kTileRows, 48, 96);
+  return std::clamp<int64_t>(fit / kTileRowsBf16 * kTileRowsBf16, 48, 96);
 }
 
-// Reused packing buffer of the calling thread (forward runs per thread).
+// Reused packing buffers of the calling thread (forward runs per thread):
+// f32 rows, or bf16 pairs for the BF16 kernel.
 thread_local std::vector<float> packed_rows;
+thread_local std::vector<uint32_t> packed_pairs;
 
 // The panels of one GEMM, one contiguous run per thread. A thread takes its
 // own run's panels front to back, so its reads are one stream and the panel
@@ -297,9 +378,14 @@ void pack_weight_row(const T* row, int64_t in, int64_t col, T* panel) {
 
 Linear::Linear(HugePageArena& arena, const void* weight, DType weight_dtype, int64_t out_features,
                int64_t in_features, DType storage_dtype)
+    : Linear(arena, weight, weight_dtype, out_features, in_features, storage_dtype, linear_kernel(storage_dtype)) {}
+
+Linear::Linear(HugePageArena& arena, const void* weight, DType weight_dtype, int64_t out_features,
+               int64_t in_features, DType storage_dtype, LinearKernel kernel)
     : out_(out_features), in_(in_features), panels_((out_features + kLinearPanel - 1) / kLinearPanel),
-      storage_(storage_dtype) {
+      storage_(storage_dtype), kernel_(kernel) {
   LLMBATCH_CHECK(storage_ == DType::F32 || storage_ == DType::BF16, "Linear stores F32 or BF16");
+  LLMBATCH_CHECK(linear_kernel_supported(kernel_, storage_), "this CPU does not run that Linear kernel");
   const size_t elem = dtype_size(storage_);
   // BF16 pairs k steps: [in/2][16][2], the odd last step paired with zeros.
   const int64_t steps = storage_ == DType::BF16 ? (in_ + 1) / 2 * 2 : in_;
@@ -325,15 +411,30 @@ template <typename T>
 void Linear::forward_packed(const float* x, int64_t rows, float* y) const {
   const T* panels = reinterpret_cast<const T*>(packed_.data());
   const int64_t block_rows = rows_per_block(in_);
-  packed_rows.resize(std::min(rows, block_rows) * in_);
-  float* xp = packed_rows.data();
+  const int most = tile_rows(kernel_);
+  // A packed row: `in_` floats, or (in_ + 1) / 2 bf16 pairs.
+  const bool pairs = kernel_ == LinearKernel::Avx512Bf16;
+  const int64_t row_elems = pairs ? (in_ + 1) / 2 : in_;
+  if (pairs) {
+    packed_pairs.resize(std::min(rows, block_rows) * row_elems);
+  } else {
+    packed_rows.resize(std::min(rows, block_rows) * row_elems);
+  }
+  float* xf = packed_rows.data();
+  uint32_t* xb = packed_pairs.data();
+  const auto pack = [&](const float* src, int n, int64_t first) {
+    if (pairs) return pack_rows_bf16(src, in_, n, xb + first * row_elems);
+    pack_rows(src, in_, n, xf + first * row_elems);
+  };
+  const auto packed = [&](int64_t first) -> const void* {
+    return pairs ? static_cast<const void*>(xb + first * row_elems) : xf + first * row_elems;
+  };
   // One tile (a few decode rows) is packed here: a shared loop would cost a
   // barrier worth more than the copy.
-  const bool one_tile = rows <= kTileRows;
+  const bool one_tile = rows <= most;
   const int threads = omp_get_max_threads();
-  const bool avx2 = cpu_supports_avx2_fma();
   const int64_t panel_lines = panel_elems_ * int64_t{sizeof(T)} / 64;
-  if (one_tile) pack_rows(x, in_, static_cast<int>(rows), xp);
+  if (one_tile) pack(x, static_cast<int>(rows), 0);
   // The calling thread's runs, shared by the team (inside the region the
   // name panel_runs would be each thread's own). A smaller team than
   // `threads` still finishes: its threads take the missing ones' runs.
@@ -342,7 +443,7 @@ void Linear::forward_packed(const float* x, int64_t rows, float* y) const {
 #pragma omp parallel
   for (int64_t r0 = 0; r0 < rows; r0 += block_rows) {
     const int64_t n = std::min(block_rows, rows - r0);
-    const int64_t tiles = (n + kTileRows - 1) / kTileRows;
+    const int64_t tiles = (n + most - 1) / most;
     if (!one_tile) {
       if (r0 > 0) {  // the last block's panels are done before its rows and runs are replaced
 #pragma omp barrier
@@ -350,8 +451,8 @@ void Linear::forward_packed(const float* x, int64_t rows, float* y) const {
       }
 #pragma omp for schedule(static)
       for (int64_t t = 0; t < tiles; ++t) {
-        const TileSpan tile = tile_span(n, t);
-        pack_rows(x + (r0 + tile.first) * in_, in_, tile.rows, xp + tile.first * in_);
+        const TileSpan tile = tile_span(n, t, most);
+        pack(x + (r0 + tile.first) * in_, tile.rows, tile.first);
       }
     }
     // Which thread computes a panel never changes its bits.
@@ -364,14 +465,14 @@ void Linear::forward_packed(const float* x, int64_t rows, float* y) const {
         // Each tile requests a share of the next panel in proportion to its
         // rows, so that fetching it from memory overlaps all of this
         // panel's work evenly.
-        const TileSpan tile = tile_span(n, t);
+        const TileSpan tile = tile_span(n, t, most);
         const int64_t first = panel_lines * tile.first / n;
         const int64_t last = panel_lines * (tile.first + tile.rows) / n;
         const Prefetch prefetch{reinterpret_cast<const char*>(panels + std::max<int64_t>(c.next, 0) * panel_elems_) +
                                     first * 64,
                                 c.next >= 0 ? last - first : 0};
         const TileOut out{y + (r0 + tile.first) * out_ + p * kLinearPanel, out_, ncols};
-        run_tile(avx2, xp + tile.first * in_, tile.rows, panel, in_, prefetch, out);
+        run_tile(kernel_, packed(tile.first), tile.rows, panel, in_, prefetch, out);
       }
     }
   }
@@ -386,7 +487,30 @@ void Linear::forward(const float* x, int64_t rows, float* y) const {
   }
 }
 
-const char* linear_kernel_name() { return cpu_supports_avx2_fma() ? "avx2+fma" : "portable"; }
+bool linear_kernel_supported(LinearKernel kernel, DType storage) {
+  switch (kernel) {
+    case LinearKernel::Portable: return true;
+    case LinearKernel::Avx2: return cpu_supports_avx2_fma();
+    case LinearKernel::Avx512Bf16: return storage == DType::BF16 && cpu_supports_avx512_bf16();
+  }
+  return false;
+}
+
+LinearKernel linear_kernel(DType storage) {
+  for (LinearKernel k : {LinearKernel::Avx512Bf16, LinearKernel::Avx2}) {
+    if (linear_kernel_supported(k, storage)) return k;
+  }
+  return LinearKernel::Portable;
+}
+
+const char* linear_kernel_name(LinearKernel kernel) {
+  switch (kernel) {
+    case LinearKernel::Portable: return "portable";
+    case LinearKernel::Avx2: return "avx2+fma";
+    case LinearKernel::Avx512Bf16: return "avx512-bf16";
+  }
+  return "?";
+}
 
 void cpu_set_threads(int threads) { omp_set_num_threads(threads > 0 ? threads : omp_get_num_procs()); }
 

@@ -9,12 +9,19 @@
 // run of contiguous panels, then panels from the back of others' runs.
 //
 // Every output element is one accumulator that walks k = 0 .. in-1 in
-// order, whichever kernel (6, 5, ... or 1 rows at a time), tile, thread or
-// batch computes it. So a row's bits depend only on that row and W — never
-// on how many rows run together or where the row sits (oneDNN does not give
-// that on AVX2: see onednn_linear.h). CPUs with AVX2+FMA use a fused
-// multiply-add kernel, others a portable one; a machine always uses the
-// same one, so results are reproducible per machine type.
+// order, whichever tile size, thread or batch computes it. So a row's bits
+// depend only on that row and W — never on how many rows run together or
+// where the row sits (oneDNN does not give that: see onednn_linear.h).
+//
+// The kernel is chosen once per machine type (linear_kernel), so results
+// are reproducible per machine type:
+// - avx512-bf16 (BF16 weights on CPUs with AVX512_BF16): activations are
+//   rounded to bf16 and each step is one VDPBF16PS, acc += x[k]·w[k] +
+//   x[k+1]·w[k+1] in f32 — a bf16 × bf16 GEMM with f32 accumulation, the
+//   math of oneDNN's bf16 GEMM and of a bf16 model in PyTorch, at twice the
+//   f32 FMA rate; steps walk k pairs in order.
+// - avx2+fma: f32 activations, acc = fma(x[k], w[k], acc) in k order.
+// - portable: the same order, acc + x[k] * w[k] with two roundings.
 #pragma once
 
 #include <cstdint>
@@ -27,17 +34,31 @@ namespace llmbatch {
 
 constexpr int64_t kLinearPanel = 16;
 
+enum class LinearKernel { Portable, Avx2, Avx512Bf16 };
+
+// The fastest kernel this CPU runs for weights stored as `storage` (F32 or
+// BF16).
+LinearKernel linear_kernel(DType storage);
+// Whether this CPU runs `kernel` on weights stored as `storage`.
+bool linear_kernel_supported(LinearKernel kernel, DType storage);
+// "portable", "avx2+fma" or "avx512-bf16".
+const char* linear_kernel_name(LinearKernel kernel);
+
 class Linear {
  public:
   // weight: [out_features, in_features] in `weight_dtype` (F32, F16, BF16),
   // stored packed as `storage_dtype` (F32 or BF16) in memory from `arena`,
-  // which must outlive the layer; the source is copied.
+  // which must outlive the layer; the source is copied. Runs `kernel`
+  // (linear_kernel_supported), by default linear_kernel(storage_dtype).
   Linear(HugePageArena& arena, const void* weight, DType weight_dtype, int64_t out_features, int64_t in_features,
          DType storage_dtype);
+  Linear(HugePageArena& arena, const void* weight, DType weight_dtype, int64_t out_features, int64_t in_features,
+         DType storage_dtype, LinearKernel kernel);
 
   int64_t in_features() const { return in_; }
   int64_t out_features() const { return out_; }
   DType storage_dtype() const { return storage_; }
+  LinearKernel kernel() const { return kernel_; }
 
   // x: [rows, in_features] f32; y: [rows, out_features] f32 (overwritten).
   void forward(const float* x, int64_t rows, float* y) const;
@@ -49,11 +70,9 @@ class Linear {
   int64_t out_ = 0, in_ = 0, panels_ = 0;
   int64_t panel_elems_ = 0;  // elements per panel, padding included
   DType storage_ = DType::F32;
+  LinearKernel kernel_ = LinearKernel::Portable;
   std::span<uint8_t> packed_;  // panels_ × panel_elems_ in storage_, in the arena
 };
-
-// "avx2+fma" or "portable": the kernel this CPU runs.
-const char* linear_kernel_name();
 
 // Row-parallel CPU ops run fewer rows than this on the calling thread: a
 // decode step of one sequence would otherwise pay a team fork and barrier

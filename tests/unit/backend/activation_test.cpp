@@ -78,6 +78,9 @@ TEST(CpuFeaturesTest, ProbeIsStableAndMatchesTheCompilerBuiltin) {
   const bool once = cpu_supports_avx2_fma();
   EXPECT_EQ(once, cpu_supports_avx2_fma());
   EXPECT_EQ(once, __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma"));
+  const bool bf16 = cpu_supports_avx512_bf16();
+  EXPECT_EQ(bf16, cpu_supports_avx512_bf16());
+  EXPECT_EQ(bf16, __builtin_cpu_supports("avx512f") && __builtin_cpu_supports("avx512bf16"));
 }
 
 }  // namespace

@@ -8,7 +8,11 @@
 #include <string>
 #include <vector>
 
+#include <immintrin.h>
+
 #include <gtest/gtest.h>
+
+#include "backend/cpu/cpu_features.h"
 
 #include "core/error.h"
 #include "test_util.h"
@@ -19,6 +23,15 @@ namespace {
 using testing::naive_product;
 using testing::random_floats;
 using testing::to_bf16;
+
+// The kernels this CPU runs for `storage`.
+std::vector<LinearKernel> kernels_for(DType storage) {
+  std::vector<LinearKernel> out;
+  for (LinearKernel k : {LinearKernel::Portable, LinearKernel::Avx2, LinearKernel::Avx512Bf16}) {
+    if (linear_kernel_supported(k, storage)) out.push_back(k);
+  }
+  return out;
+}
 
 struct Case {
   DType weight, storage;
@@ -37,13 +50,18 @@ TEST_P(LinearAccuracyTest, MatchesNaiveProduct) {
     if (storage == DType::BF16) {
       for (auto& v : w) v = testing::round_bf16(v);
     }
-    HugePageArena arena("test weights");
-    const Linear linear(arena, stored.data(), weight_dtype, out, in, storage);
-    std::vector<float> y(rows * out);
-    linear.forward(x.data(), rows, y.data());
-    const auto ref = naive_product(x, w, rows, in, out, false);
-    // f32 accumulation over `in` terms of size ~0.1: relative error ~1e-6.
-    for (size_t i = 0; i < y.size(); ++i) ASSERT_NEAR(y[i], ref[i], 1e-4 + 1e-5 * std::abs(ref[i])) << i;
+    for (LinearKernel kernel : kernels_for(storage)) {
+      HugePageArena arena("test weights");
+      const Linear linear(arena, stored.data(), weight_dtype, out, in, storage, kernel);
+      std::vector<float> y(rows * out);
+      linear.forward(x.data(), rows, y.data());
+      // The BF16 kernel's activations are bf16 (linear.h).
+      const auto ref = naive_product(x, w, rows, in, out, kernel == LinearKernel::Avx512Bf16);
+      // f32 accumulation over `in` terms of size ~0.1: relative error ~1e-6.
+      for (size_t i = 0; i < y.size(); ++i) {
+        ASSERT_NEAR(y[i], ref[i], 1e-4 + 1e-5 * std::abs(ref[i])) << i << " " << linear_kernel_name(kernel);
+      }
+    }
   }
 }
 
@@ -62,9 +80,11 @@ TEST(LinearInvarianceTest, RowBitsIndependentOfBatch) {
   for (DType storage : {DType::BF16, DType::F32}) {
     for (const auto& [in, out] : shapes) {
       if (storage == DType::F32 && in * out > 576 * 3072) continue;  // keep the test short
+      for (LinearKernel kernel : kernels_for(storage)) {
+      if (kernel == LinearKernel::Portable) continue;  // slow; its order is checked below
       const auto w = to_bf16(random_floats(in * out, 0.05f, 3));
       HugePageArena arena("test weights");
-      const Linear linear(arena, w.data(), DType::BF16, out, in, storage);
+      const Linear linear(arena, w.data(), DType::BF16, out, in, storage, kernel);
       const int64_t max_rows = batch_sizes.back();
       const auto x = random_floats(max_rows * in, 1.0f, 4);
       std::vector<float> alone(out), y(max_rows * out);
@@ -76,38 +96,66 @@ TEST(LinearInvarianceTest, RowBitsIndependentOfBatch) {
         std::copy_n(x.begin(), in, batch.begin() + at * in);
         linear.forward(batch.data(), m, y.data());
         ASSERT_EQ(0, std::memcmp(alone.data(), y.data() + at * out, out * sizeof(float)))
-            << "M=" << m << " shape " << in << "x" << out << " " << dtype_name(storage);
+            << "M=" << m << " shape " << in << "x" << out << " " << dtype_name(storage) << " "
+            << linear_kernel_name(kernel);
+      }
       }
     }
   }
 }
 
+// One VDPBF16PS step on one lane: acc + x0·w0 + x1·w1 as the CPU rounds it.
+__attribute__((target("avx512f,avx512bf16,avx512vl"))) float dot_pair_bf16(float acc, uint32_t x, uint32_t w) {
+  const __m128 r = _mm_dpbf16_ps(_mm_set_ss(acc), (__m128bh)_mm_cvtsi32_si128(static_cast<int>(x)),
+                                 (__m128bh)_mm_cvtsi32_si128(static_cast<int>(w)));
+  return _mm_cvtss_f32(r);
+}
+
+// Output (r, o) written out as its kernel's chain in scalar code.
+float sequential_chain(LinearKernel kernel, const float* x, const uint16_t* w, int64_t in) {
+  float acc = 0.0f;
+  if (kernel == LinearKernel::Avx512Bf16) {
+    const auto pair = [in](auto value, int64_t k) -> uint32_t {
+      return uint32_t{value(k)} | (k + 1 < in ? uint32_t{value(k + 1)} << 16 : 0u);
+    };
+    for (int64_t k = 0; k < in; k += 2) {
+      acc = dot_pair_bf16(acc, pair([x](int64_t i) { return f32_to_bf16(x[i]); }, k),
+                          pair([w](int64_t i) { return w[i]; }, k));
+    }
+    return acc;
+  }
+  for (int64_t k = 0; k < in; ++k) {
+    const float xv = x[k], wv = bf16_to_f32(w[k]);
+    acc = kernel == LinearKernel::Avx2 ? std::fma(xv, wv, acc) : acc + xv * wv;
+  }
+  return acc;
+}
+
 // The contract behind the invariance: every output is one accumulator
-// updated in k order, by fma(x, w, acc) on the AVX2 kernel and by
-// acc + x * w (two roundings) on the portable one. Checked bit for bit
-// against that chain written out in scalar code, for every row-tile size
-// (1..6 rows, then blocks split into 4 + 3, 5 + 4 and 5 + 4 + 4 rows), odd and
-// even in, and a partial panel.
+// updated in k order, by fma(x, w, acc) on the AVX2 kernel, by one
+// VDPBF16PS per k pair on the BF16 one, and by acc + x * w (two roundings)
+// on the portable one. Checked bit for bit against that chain written out
+// in scalar code, for every row-tile size (1..6 rows for AVX2, 1..12 for
+// BF16, then blocks split into equal tiles: 7 as 4 + 3, 13 as 5 + 4 + 4 or
+// 7 + 6, 25 as 9 + 8 + 8), odd and even in, and a partial panel.
 TEST(LinearTest, EveryOutputIsTheSequentialChainOverK) {
-  const bool fused = std::string(linear_kernel_name()) == "avx2+fma";
   for (DType storage : {DType::BF16, DType::F32}) {
-    for (auto [in, out] : {std::pair<int64_t, int64_t>{97, 21}, {128, 48}, {1, 16}}) {
-      const auto w = to_bf16(random_floats(in * out, 0.1f, 8));
-      HugePageArena arena("test weights");
-      const Linear linear(arena, w.data(), DType::BF16, out, in, storage);
-      for (int64_t rows : {1, 2, 3, 4, 5, 6, 7, 9, 13}) {
-        const auto x = random_floats(rows * in, 1.0f, 9 + rows);
-        std::vector<float> y(rows * out);
-        linear.forward(x.data(), rows, y.data());
-        for (int64_t r = 0; r < rows; ++r) {
-          for (int64_t o = 0; o < out; ++o) {
-            float acc = 0.0f;
-            for (int64_t k = 0; k < in; ++k) {
-              const float xv = x[r * in + k], wv = bf16_to_f32(w[o * in + k]);
-              acc = fused ? std::fma(xv, wv, acc) : acc + xv * wv;
+    for (LinearKernel kernel : kernels_for(storage)) {
+      for (auto [in, out] : {std::pair<int64_t, int64_t>{97, 21}, {128, 48}, {1, 16}}) {
+        const auto w = to_bf16(random_floats(in * out, 0.1f, 8));
+        HugePageArena arena("test weights");
+        const Linear linear(arena, w.data(), DType::BF16, out, in, storage, kernel);
+        for (int64_t rows : {1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 25}) {
+          const auto x = random_floats(rows * in, 1.0f, 9 + rows);
+          std::vector<float> y(rows * out);
+          linear.forward(x.data(), rows, y.data());
+          for (int64_t r = 0; r < rows; ++r) {
+            for (int64_t o = 0; o < out; ++o) {
+              const float want = sequential_chain(kernel, x.data() + r * in, w.data() + o * in, in);
+              ASSERT_EQ(std::bit_cast<uint32_t>(want), std::bit_cast<uint32_t>(y[r * out + o]))
+                  << "row " << r << " of " << rows << ", col " << o << ", in " << in << " " << dtype_name(storage)
+                  << " " << linear_kernel_name(kernel);
             }
-            ASSERT_EQ(std::bit_cast<uint32_t>(acc), std::bit_cast<uint32_t>(y[r * out + o]))
-                << "row " << r << " of " << rows << ", col " << o << ", in " << in << " " << dtype_name(storage);
           }
         }
       }
@@ -122,10 +170,26 @@ TEST(LinearTest, ShapeStorageKernelAndZeroRows) {
   EXPECT_EQ(linear.in_features(), 64);
   EXPECT_EQ(linear.out_features(), 33);
   EXPECT_EQ(linear.storage_dtype(), DType::BF16);
-  const std::string kernel = linear_kernel_name();
-  EXPECT_TRUE(kernel == "avx2+fma" || kernel == "portable") << kernel;
+  EXPECT_EQ(linear.kernel(), linear_kernel(DType::BF16));
   linear.forward(nullptr, 0, nullptr);
   EXPECT_THROW(Linear(arena, w.data(), DType::BF16, 33, 64, DType::F16), InternalError);
+  // The BF16 kernel needs BF16 weights.
+  EXPECT_THROW(Linear(arena, w.data(), DType::BF16, 33, 64, DType::F32, LinearKernel::Avx512Bf16), InternalError);
+}
+
+// The best kernel is the one the CPU's features allow; every kernel has a
+// name of its own.
+TEST(LinearTest, KernelFollowsCpuFeatures) {
+  EXPECT_TRUE(linear_kernel_supported(LinearKernel::Portable, DType::F32));
+  EXPECT_FALSE(linear_kernel_supported(LinearKernel::Avx512Bf16, DType::F32));
+  EXPECT_EQ(linear_kernel_supported(LinearKernel::Avx2, DType::BF16), cpu_supports_avx2_fma());
+  EXPECT_EQ(linear_kernel_supported(LinearKernel::Avx512Bf16, DType::BF16), cpu_supports_avx512_bf16());
+  const LinearKernel f32 = cpu_supports_avx2_fma() ? LinearKernel::Avx2 : LinearKernel::Portable;
+  EXPECT_EQ(linear_kernel(DType::F32), f32);
+  EXPECT_EQ(linear_kernel(DType::BF16), cpu_supports_avx512_bf16() ? LinearKernel::Avx512Bf16 : f32);
+  EXPECT_STREQ(linear_kernel_name(LinearKernel::Portable), "portable");
+  EXPECT_STREQ(linear_kernel_name(LinearKernel::Avx2), "avx2+fma");
+  EXPECT_STREQ(linear_kernel_name(LinearKernel::Avx512Bf16), "avx512-bf16");
 }
 
 TEST(LinearTest, ThreadCountIsSettable) {
