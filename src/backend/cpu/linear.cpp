@@ -64,17 +64,40 @@ void pack_rows(const float* x, int64_t in, int rows, float* packed) {
   }
 }
 
+// v >> 16 per 32-bit lane. The zero-masking form with every lane on: GCC
+// 12's plain one warns of an uninitialised variable inside its own header.
+__attribute__((target("avx512f"))) inline __m512i high_half(__m512i v) {
+  return _mm512_maskz_srli_epi32(0xffff, v, 16);
+}
+
+// One row as bf16 pairs (x[k], x[k+1]), x[k] in the low half, rounded as
+// f32_to_bf16 does (to nearest even, NaN kept NaN), 16 values at a time;
+// `pairs` holds (in + 1) / 2 rounded up to 8, the padding zero.
+__attribute__((target("avx512f"))) void row_to_bf16_pairs(const float* row, int64_t in, uint32_t* pairs) {
+  const __m512i one = _mm512_set1_epi32(1), half = _mm512_set1_epi32(0x7fff);
+  const __m512i magnitude = _mm512_set1_epi32(0x7fffffff), inf = _mm512_set1_epi32(0x7f800000);
+  const __m512i quiet = _mm512_set1_epi32(0x00400000);
+  for (int64_t k = 0; k < in; k += 16) {
+    const auto live = static_cast<__mmask16>(in - k >= 16 ? 0xffff : (1u << (in - k)) - 1);
+    const __m512i bits = _mm512_castps_si512(_mm512_maskz_loadu_ps(live, row + k));
+    const __m512i lsb = _mm512_and_si512(high_half(bits), one);
+    __m512i rounded = _mm512_add_epi32(bits, _mm512_add_epi32(lsb, half));
+    const __mmask16 nan = _mm512_cmpgt_epu32_mask(_mm512_and_si512(bits, magnitude), inf);
+    rounded = _mm512_mask_or_epi32(rounded, nan, bits, quiet);
+    _mm256_storeu_si256(reinterpret_cast<__m256i*>(pairs + k / 2),
+                        _mm512_maskz_cvtepi32_epi16(0xffff, high_half(rounded)));
+  }
+}
+
 // The same for the BF16 kernel: [in/2][rows] pairs (x[k], x[k+1]) of bf16,
-// rounded to nearest even, x[k] in the low half; an odd last k is paired
-// with 0.
+// an odd last k paired with 0.
 void pack_rows_bf16(const float* x, int64_t in, int rows, uint32_t* packed) {
   const int64_t pairs = (in + 1) / 2;
+  thread_local std::vector<uint32_t> row_pairs;
+  row_pairs.resize((pairs + 7) / 8 * 8);
   for (int r = 0; r < rows; ++r) {
-    const float* row = x + r * in;
-    for (int64_t p = 0; p < pairs; ++p) {
-      const uint32_t high = 2 * p + 1 < in ? f32_to_bf16(row[2 * p + 1]) : 0;
-      packed[p * rows + r] = uint32_t{f32_to_bf16(row[2 * p])} | high << 16;
-    }
+    row_to_bf16_pairs(x + r * in, in, row_pairs.data());
+    for (int64_t p = 0; p < pairs; ++p) packed[p * rows + r] = row_pairs[p];
   }
 }
 

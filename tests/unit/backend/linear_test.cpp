@@ -163,6 +163,28 @@ TEST(LinearTest, EveryOutputIsTheSequentialChainOverK) {
   }
 }
 
+// The BF16 kernel rounds activations as f32_to_bf16 does: halfway cases to
+// even, up into the next binade, to Inf, NaN kept NaN (w = [1, 0] passes
+// x[0] through; not -0, which the accumulator's +0 turns into +0).
+TEST(LinearTest, Bf16KernelRoundsActivationsToNearestEven) {
+  if (!linear_kernel_supported(LinearKernel::Avx512Bf16, DType::BF16)) GTEST_SKIP() << "needs AVX512_BF16";
+  const std::vector<uint16_t> w = {f32_to_bf16(1.0f), 0};
+  HugePageArena arena("test weights");
+  const Linear linear(arena, w.data(), DType::BF16, 1, 2, DType::BF16, LinearKernel::Avx512Bf16);
+  for (const uint32_t bits : {0x3f808000u, 0x3f818000u, 0x3f80c000u, 0x3f7fffffu, 0xbf808001u, 0x7f7fffffu,
+                              0x00000001u, 0x7f800000u}) {
+    const float x[2] = {std::bit_cast<float>(bits), 3.0f};
+    float y = 0.0f;
+    linear.forward(x, 1, &y);
+    const float want = bf16_to_f32(f32_to_bf16(x[0]));
+    EXPECT_EQ(std::bit_cast<uint32_t>(want), std::bit_cast<uint32_t>(y)) << std::hex << bits;
+  }
+  const float nan[2] = {std::bit_cast<float>(0x7f800001u), 0.0f};
+  float y = 0.0f;
+  linear.forward(nan, 1, &y);
+  EXPECT_TRUE(std::isnan(y));
+}
+
 TEST(LinearTest, ShapeStorageKernelAndZeroRows) {
   HugePageArena arena("test weights");
   const auto w = to_bf16(random_floats(64 * 33, 0.1f, 5));
