@@ -13,7 +13,8 @@
 //                   [--shared | --forked] [--threads 2] [--steps 20]
 //
 // Prints the best and the mean step time and the rate at which the step
-// reads K and V.
+// reads K and V, for each vector kernel the CPU runs (AVX2, and AVX-512
+// where the CPU has it), their steps alternated, and their ratio.
 #include <algorithm>
 #include <chrono>
 #include <cstdio>
@@ -25,6 +26,7 @@
 
 #include "backend/backend.h"
 #include "backend/cpu/attention.h"
+#include "backend/cpu/attention_kernels.h"
 #include "backend/cpu/linear.h"
 #include "core/dtype.h"
 #include "kv/kv_storage.h"
@@ -85,26 +87,36 @@ int main(int argc, char** argv) {
   std::vector<char> evict(256 << 20, 1);
   int64_t evicted = 0;  // read, not written: no write-backs of the evicting lines during the timed step
 
-  double best = 1e30, total = 0;
+  std::vector<AttentionKernel> kernels;
+  for (const AttentionKernel k : {AttentionKernel::Avx2, AttentionKernel::Avx512}) {
+    if (k == AttentionKernel::Avx2 ? attend_avx2_supports(shape) : attend_avx512_supports(shape)) kernels.push_back(k);
+  }
+  if (kernels.empty()) kernels.push_back(AttentionKernel::Portable);
+  std::vector<double> best(kernels.size(), 1e30), total(kernels.size(), 0);
   for (int step = 0; step <= steps; ++step) {  // step 0 warms up
-    if (!shared) {
-      for (size_t i = 0; i < evict.size(); i += 64) evicted += evict[i];
+    for (size_t k = 0; k < kernels.size(); ++k) {
+      if (!shared) {
+        for (size_t i = 0; i < evict.size(); i += 64) evicted += evict[i];
+      }
+      const auto start = std::chrono::steady_clock::now();
+      const AttentionPlan plan = plan_attention(shape, calls, cpu_threads());  // once per step, as CpuModel
+      for (int64_t l = 0; l < c.num_hidden_layers; ++l) {
+        paged_attention(kernels[k], shape, plan, q.data(), storage.k_data(l), storage.v_data(l), out.data());
+      }
+      const double s = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+      if (step == 0) continue;
+      best[k] = std::min(best[k], s);
+      total[k] += s;
     }
-    const auto start = std::chrono::steady_clock::now();
-    const AttentionPlan plan = plan_attention(shape, calls, cpu_threads());  // once per step, as CpuModel
-    for (int64_t l = 0; l < c.num_hidden_layers; ++l) {
-      paged_attention(shape, plan, q.data(), storage.k_data(l), storage.v_data(l), out.data());
-    }
-    const double s = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
-    if (step == 0) continue;
-    best = std::min(best, s);
-    total += s;
   }
   const double kv_bytes = 2.0 * sequences * context * c.num_key_value_heads * c.head_dim * 2 * c.num_hidden_layers;
-  std::printf("%s attention, %lld sequences @ctx %lld, %s KV, %d threads (%s): best %.2f ms, mean %.2f ms per step; "
-              "K+V %.1f MB per step, %.1f GB/s at the best\n",
-              preset.c_str(), static_cast<long long>(sequences), static_cast<long long>(context),
-              shared ? "shared" : forked ? "forked" : "own", threads, attention_kernel_name(attention_kernel(shape)), best * 1e3,
-              total / steps * 1e3, kv_bytes / 1e6, kv_bytes / best / 1e9);
+  for (size_t k = 0; k < kernels.size(); ++k) {
+    std::printf("%s attention, %lld sequences @ctx %lld, %s KV, %d threads (%s): best %.2f ms, mean %.2f ms per step; "
+                "K+V %.1f MB per step, %.1f GB/s at the best\n",
+                preset.c_str(), static_cast<long long>(sequences), static_cast<long long>(context),
+                shared ? "shared" : forked ? "forked" : "own", threads, attention_kernel_name(kernels[k]),
+                best[k] * 1e3, total[k] / steps * 1e3, kv_bytes / 1e6, kv_bytes / best[k] / 1e9);
+  }
+  if (kernels.size() == 2) std::printf("avx2 / avx512: best x%.2f, mean x%.2f\n", best[0] / best[1], total[0] / total[1]);
   return evicted == -1 ? 1 : 0;  // keeps the eviction reads live
 }

@@ -104,6 +104,7 @@ int64_t attention_schedule_length(std::vector<int64_t> costs, int threads) {
 }
 
 AttentionKernel attention_kernel(const AttentionShape& shape) {
+  if (attend_avx512_supports(shape)) return AttentionKernel::Avx512;
   return attend_avx2_supports(shape) ? AttentionKernel::Avx2 : AttentionKernel::Portable;
 }
 
@@ -111,6 +112,7 @@ const char* attention_kernel_name(AttentionKernel kernel) {
   switch (kernel) {
     case AttentionKernel::Portable: return "portable";
     case AttentionKernel::Avx2: return "avx2+fma";
+    case AttentionKernel::Avx512: return "avx512";
   }
   return "?";
 }
@@ -119,9 +121,18 @@ namespace {
 
 void run_plan(AttentionKernel kernel, const AttentionShape& shape, const AttentionPlan& plan, const float* q,
               const void* k_cache, const void* v_cache, float* out) {
-  LLMBATCH_CHECK(kernel == AttentionKernel::Portable || attend_avx2_supports(shape),
-                 "the avx2 attention kernel does not support this CPU or shape");
-  const auto run = kernel == AttentionKernel::Avx2 ? attend_avx2 : attend_portable;
+  const auto run = [&] {
+    switch (kernel) {
+      case AttentionKernel::Avx2:
+        LLMBATCH_CHECK(attend_avx2_supports(shape), "the avx2 attention kernel does not support this CPU or shape");
+        return attend_avx2;
+      case AttentionKernel::Avx512:
+        LLMBATCH_CHECK(attend_avx512_supports(shape), "the avx512 attention kernel does not support this CPU or shape");
+        return attend_avx512;
+      case AttentionKernel::Portable: break;
+    }
+    return attend_portable;
+  }();
   const int64_t n = std::ssize(plan.items);
 #pragma omp parallel for schedule(dynamic, 1)
   for (int64_t i = 0; i < n; ++i) run(shape, plan.items[i], q, k_cache, v_cache, out);
@@ -132,6 +143,11 @@ void run_plan(AttentionKernel kernel, const AttentionShape& shape, const Attenti
 void paged_attention(const AttentionShape& shape, const AttentionPlan& plan, const float* q, const void* k_cache,
                      const void* v_cache, float* out) {
   run_plan(attention_kernel(shape), shape, plan, q, k_cache, v_cache, out);
+}
+
+void paged_attention(AttentionKernel kernel, const AttentionShape& shape, const AttentionPlan& plan, const float* q,
+                     const void* k_cache, const void* v_cache, float* out) {
+  run_plan(kernel, shape, plan, q, k_cache, v_cache, out);
 }
 
 void paged_attention(AttentionKernel kernel, const AttentionShape& shape, std::span<const AttentionSequence> sequences,

@@ -92,12 +92,14 @@ AttentionPlan plan_attention(const AttentionShape& shape, std::span<const Attent
 int64_t attention_schedule_length(std::vector<int64_t> costs, int threads);
 
 // The implementations (attention_kernels.h). Each is batch-invariant; the
-// two round differently, so one machine must always use the same one:
-// attention_kernel picks by the CPU and the shape alone.
-enum class AttentionKernel { Portable, Avx2 };
+// portable one rounds differently from the others (Avx512 gives Avx2's
+// bits), so one machine must always use the same one: attention_kernel
+// picks by the CPU and the shape alone.
+enum class AttentionKernel { Portable, Avx2, Avx512 };
 
 // Avx2 where the CPU has AVX2 and FMA, head_dim is a multiple of 16 and the
-// KV cache is bf16 or f32; else Portable.
+// KV cache is bf16 or f32, Avx512 there if the CPU also has AVX-512F; else
+// Portable.
 AttentionKernel attention_kernel(const AttentionShape& shape);
 const char* attention_kernel_name(AttentionKernel kernel);
 
@@ -108,9 +110,13 @@ const char* attention_kernel_name(AttentionKernel kernel);
 // with attention_kernel(shape).
 void paged_attention(const AttentionShape& shape, const AttentionPlan& plan, const float* q, const void* k_cache,
                      const void* v_cache, float* out);
+// The same with a given kernel (benchmarks compare them); throws
+// InternalError for a kernel the CPU or shape does not allow.
+void paged_attention(AttentionKernel kernel, const AttentionShape& shape, const AttentionPlan& plan, const float* q,
+                     const void* k_cache, const void* v_cache, float* out);
 // Plans `sequences` for the OpenMP threads and runs them with a given kernel
-// (tests compare them); throws InternalError for Avx2 where
-// attention_kernel(shape) would not pick it.
+// (tests compare them); throws InternalError for a kernel the CPU or shape
+// does not allow.
 void paged_attention(AttentionKernel kernel, const AttentionShape& shape, std::span<const AttentionSequence> sequences,
                      const float* q, const void* k_cache, const void* v_cache, float* out);
 

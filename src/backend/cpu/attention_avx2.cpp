@@ -1,4 +1,5 @@
-// The AVX2 + FMA attention kernel. A work item's rows, (query token, query
+// The AVX2 + FMA attention kernel, and its AVX-512 form (`wide`): the same
+// code with 16-lane score and value blocks, same bits. A work item's rows, (query token, query
 // head) of its pieces, visit key tiles (kAttentionTile positions aligned to
 // absolute positions). Per tile, the item's pieces whose block tables hold
 // the same blocks for it form a cluster (one piece unless sequences share
@@ -22,6 +23,13 @@
 // load of 16 values, the even dims shifted into one vector and the odd dims
 // masked into another. The accumulators are kept in the same order and put
 // back in dim order at the end.
+//
+// The wide form scores 16 keys to a zmm (rows × up to 64 keys per block) and
+// accumulates values 16 dims to a zmm in dim order (bf16 zero-extended and
+// shifted). Every score and value dim is still the same FMA chain in the
+// same order, and the softmax is shared, so both forms give the same bits;
+// the wide one needs 16 keys side by side (gathered when the block size is
+// not a multiple of 16).
 #include <immintrin.h>
 
 #include <algorithm>
@@ -44,6 +52,7 @@ namespace llmbatch {
 namespace {
 
 #define LLMBATCH_AVX2 __attribute__((target("avx2,fma")))
+#define LLMBATCH_AVX512 __attribute__((target("avx2,fma,avx512f")))
 // The loops over a block's rows and vectors are unrolled before GCC 12
 // decides where the accumulators live: unrolled later, an array of 10-12 of
 // them stays in memory and every FMA is followed by a store (half speed).
@@ -54,10 +63,14 @@ constexpr int kRows = 6;        // rows of a score or value block: 12 accumulato
 constexpr int64_t kKeys = 16;   // keys of a score block: two vectors
 static_assert(kTile % kKeys == 0);
 
-// How many score_block calls score_rows makes.
-int64_t score_blocks_of(int64_t rows, int64_t keys) {
+// How many score_block calls score_rows (or, wide, score_rows_wide) makes.
+int64_t score_blocks_of(int64_t rows, int64_t keys, bool wide) {
+  if (wide) return keys / 64 + keys % 64 / 32 + keys % 32 / 16;
   return rows <= 3 ? keys / 32 + keys % 32 / 16 : keys / 16;
 }
+
+// Keys that must lie side by side in the cache for one K load.
+int64_t keys_per_load(bool wide) { return wide ? 16 : 8; }
 
 // 16 consecutive dims as two vectors: f32 in dim order, bf16 in split order.
 LLMBATCH_AVX2 inline void load16(const float* p, __m256* a, __m256* b) {
@@ -263,6 +276,139 @@ LLMBATCH_AVX2 void value_rows(const float* const* p, const T* const* values, int
   }
 }
 
+// ---- the wide (AVX-512) blocks ------------------------------------------
+
+// 16 consecutive values as f32, in dim order.
+LLMBATCH_AVX512 inline __m512 load16_wide(const float* p) { return _mm512_loadu_ps(p); }
+
+LLMBATCH_AVX512 inline __m512 load16_wide(const uint16_t* p) {
+  // The zero-masking forms with every lane on: GCC 12's plain ones warn of
+  // an uninitialised variable inside its own header.
+  const __m256i half = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(p));
+  const __m512i wide = _mm512_maskz_cvtepu16_epi32(0xffff, half);
+  return _mm512_castsi512_ps(_mm512_maskz_slli_epi32(0xffff, wide, 16));
+}
+
+// score_block with 16 keys to a vector: G groups of 16 keys, group g's
+// first key at k[2 * g] (k holds 8-key groups). The same chains: score
+// (r, key) = fma over d = 0 .. hd - 1 from q_r[0] * k[0].
+template <int R, int G, typename T>
+LLMBATCH_AVX512 void score_block_wide(const float* const* q, const T* const* k, int64_t stride, int64_t hd, float* s,
+                                      int64_t j, NextTileLines::Share prefetch) {
+  __m512 acc[R][G];
+  LLMBATCH_UNROLL
+  for (int g = 0; g < G; ++g) {
+    const __m512 kg = load16_wide(k[2 * g]);
+    LLMBATCH_UNROLL
+    for (int r = 0; r < R; ++r) acc[r][g] = _mm512_mul_ps(_mm512_set1_ps(q[r][0]), kg);
+  }
+  for (int64_t d = 1; d < hd; ++d) {
+    if (d <= prefetch.lines) {
+      _mm_prefetch(prefetch.runs[prefetch.run] + 64 * prefetch.line, _MM_HINT_T1);
+      if (++prefetch.line == prefetch.run_lines) {
+        prefetch.line = 0;
+        ++prefetch.run;
+      }
+    }
+    // 32 registers: up to 6 rows x 4 groups, the 4 keys and one q.
+    __m512 kg[G];
+    LLMBATCH_UNROLL
+    for (int g = 0; g < G; ++g) kg[g] = load16_wide(k[2 * g] + d * stride);
+    LLMBATCH_UNROLL
+    for (int r = 0; r < R; ++r) {
+      const __m512 qd = _mm512_set1_ps(q[r][d]);
+      LLMBATCH_UNROLL
+      for (int g = 0; g < G; ++g) acc[r][g] = _mm512_fmadd_ps(qd, kg[g], acc[r][g]);
+    }
+  }
+  LLMBATCH_UNROLL
+  for (int r = 0; r < R; ++r) {
+    LLMBATCH_UNROLL
+    for (int g = 0; g < G; ++g) _mm512_storeu_ps(s + r * kTile + j + 16 * g, acc[r][g]);
+  }
+}
+
+// score_rows for the wide blocks: 64, then 32, then 16 keys at a time.
+template <int R, typename T>
+LLMBATCH_AVX512 void score_keys_wide(const float* const* q, const T* const* k, int64_t stride, int64_t hd, float* s,
+                                     int64_t j, int64_t end, NextTileLines& prefetch) {
+  for (; j + 64 <= end; j += 64) score_block_wide<R, 4>(q, k + j / 8, stride, hd, s, j, prefetch.take());
+  for (; j + 32 <= end; j += 32) score_block_wide<R, 2>(q, k + j / 8, stride, hd, s, j, prefetch.take());
+  for (; j < end; j += 16) score_block_wide<R, 1>(q, k + j / 8, stride, hd, s, j, prefetch.take());
+}
+
+template <typename T>
+LLMBATCH_AVX512 void score_rows_wide(int64_t n, const float* const* q, const T* const* k, int64_t stride, int64_t hd,
+                                     float* s, int64_t j, int64_t end, NextTileLines& prefetch) {
+  switch (n) {
+    case 1: return score_keys_wide<1>(q, k, stride, hd, s, j, end, prefetch);
+    case 2: return score_keys_wide<2>(q, k, stride, hd, s, j, end, prefetch);
+    case 3: return score_keys_wide<3>(q, k, stride, hd, s, j, end, prefetch);
+    case 4: return score_keys_wide<4>(q, k, stride, hd, s, j, end, prefetch);
+    case 5: return score_keys_wide<5>(q, k, stride, hd, s, j, end, prefetch);
+    default: return score_keys_wide<6>(q, k, stride, hd, s, j, end, prefetch);
+  }
+}
+
+// value_block with 16 dims to a vector, acc in dim order: acc[r][d] +=
+// p[r][j] * v_j[d] for j in [j_begin, j_end) in order, W vectors of dims at
+// a time.
+template <int R, int W, typename T>
+LLMBATCH_AVX512 void value_block_wide(const float* const* p, const T* const* values, int64_t shift, int64_t j_begin,
+                                      int64_t j_end, int64_t hd, float* const* acc) {
+  for (int64_t c = 0; c < hd; c += 16 * W) {
+    __m512 a[R][W];
+    LLMBATCH_UNROLL
+    for (int r = 0; r < R; ++r) {
+      LLMBATCH_UNROLL
+      for (int w = 0; w < W; ++w) a[r][w] = _mm512_loadu_ps(acc[r] + c + 16 * w);
+    }
+    for (int64_t j = j_begin; j < j_end; ++j) {
+      __m512 v[W];
+      LLMBATCH_UNROLL
+      for (int w = 0; w < W; ++w) v[w] = load16_wide(values[j] + shift + c + 16 * w);
+      LLMBATCH_UNROLL
+      for (int r = 0; r < R; ++r) {
+        const __m512 pj = _mm512_set1_ps(p[r][j]);
+        LLMBATCH_UNROLL
+        for (int w = 0; w < W; ++w) a[r][w] = _mm512_fmadd_ps(pj, v[w], a[r][w]);
+      }
+    }
+    LLMBATCH_UNROLL
+    for (int r = 0; r < R; ++r) {
+      LLMBATCH_UNROLL
+      for (int w = 0; w < W; ++w) _mm512_storeu_ps(acc[r] + c + 16 * w, a[r][w]);
+    }
+  }
+}
+
+// value_block_wide with the widest W (≤ 4: 6 rows × 4 = 24 accumulators)
+// that divides head_dim.
+template <int R, typename T>
+LLMBATCH_AVX512 void value_rows_wide(const float* const* p, const T* const* values, int64_t shift, int64_t j_begin,
+                                     int64_t j_end, int64_t hd, float* const* acc) {
+  if (hd % 64 == 0) {
+    value_block_wide<R, 4>(p, values, shift, j_begin, j_end, hd, acc);
+  } else if (hd % 32 == 0) {
+    value_block_wide<R, 2>(p, values, shift, j_begin, j_end, hd, acc);
+  } else {
+    value_block_wide<R, 1>(p, values, shift, j_begin, j_end, hd, acc);
+  }
+}
+
+template <typename T>
+LLMBATCH_AVX512 void values_of_rows_wide(int64_t n, const float* const* p, const T* const* values, int64_t shift,
+                                         int64_t j_begin, int64_t j_end, int64_t hd, float* const* acc) {
+  switch (n) {
+    case 1: return value_rows_wide<1>(p, values, shift, j_begin, j_end, hd, acc);
+    case 2: return value_rows_wide<2>(p, values, shift, j_begin, j_end, hd, acc);
+    case 3: return value_rows_wide<3>(p, values, shift, j_begin, j_end, hd, acc);
+    case 4: return value_rows_wide<4>(p, values, shift, j_begin, j_end, hd, acc);
+    case 5: return value_rows_wide<5>(p, values, shift, j_begin, j_end, hd, acc);
+    default: return value_rows_wide<6>(p, values, shift, j_begin, j_end, hd, acc);
+  }
+}
+
 // Online-softmax step of one row over one tile: s: the row's kTile scores
 // (log2 units), of which the first `visible` count; turns them into the
 // weights p_j and rescales the row's running sum and accumulator when the
@@ -356,7 +502,7 @@ struct TilePlan {
 // V lie.
 template <typename T>
 void plan_tile(const AttentionShape& s, const AttentionItem& item, std::span<const int64_t> position,
-               const T* k_cache, const T* v_cache, int64_t tile_begin, TilePlan<T>* plan) {
+               const T* k_cache, const T* v_cache, int64_t tile_begin, bool wide, TilePlan<T>* plan) {
   plan->clear();
   const int64_t bs = s.block_size, first_block = tile_begin / bs, group = s.num_heads / s.num_kv_heads;
   std::span<const BlockId> cluster_blocks;
@@ -367,12 +513,13 @@ void plan_tile(const AttentionShape& s, const AttentionItem& item, std::span<con
     c.keys = (seen + kKeys - 1) / kKeys * kKeys;
     c.key_begin = std::ssize(plan->keys);
     // One table lookup per block; keys past the cluster's blocks are scored,
-    // never used: they repeat its last 8 keys (its last key where blocks do
-    // not hold whole vectors).
+    // never used: they repeat its last 16 or 8 keys, so that a load of 16 or
+    // 8 stays in a block (its last key where blocks do not hold whole
+    // vectors: those are gathered).
     for (int64_t j = 0; j < c.keys;) {
       const int64_t pos = tile_begin + j, block = pos / bs - first_block;
       if (block == std::ssize(cluster_blocks)) {
-        const int64_t back = bs % 8 == 0 ? 8 : 1;
+        const int64_t back = bs % 16 == 0 ? 16 : bs % 8 == 0 ? 8 : 1;
         for (; j < c.keys; ++j) {
           plan->keys.push_back(plan->keys[std::ssize(plan->keys) - back]);
           plan->values.push_back(plan->values[std::ssize(plan->values) - back]);
@@ -387,7 +534,7 @@ void plan_tile(const AttentionShape& s, const AttentionItem& item, std::span<con
     }
     plan->blocks.insert(plan->blocks.end(), cluster_blocks.begin(), cluster_blocks.end());
     for (int64_t i = c.row_begin; i < c.row_end; i += kRows) {
-      plan->score_blocks += score_blocks_of(std::min<int64_t>(kRows, c.row_end - i), c.keys);
+      plan->score_blocks += score_blocks_of(std::min<int64_t>(kRows, c.row_end - i), c.keys, wide);
     }
   };
   int64_t row = 0;
@@ -487,12 +634,13 @@ struct ItemRows {
 // scores stay in L1 beside the tile's K and V.
 template <typename T>
 LLMBATCH_AVX2 void attend_cluster(const AttentionShape& s, const TilePlan<T>& plan, const Cluster& c, int64_t heads,
-                                  const ItemRows& rows, NextTileLines& prefetch, float* scores, T* gathered) {
+                                  const ItemRows& rows, NextTileLines& prefetch, float* scores, T* gathered,
+                                  bool wide) {
   const int64_t hd = s.head_dim, bs = s.block_size;
   const int64_t head_stride = bs * hd;  // from one KV head's K (or V) run of a block to the next head's
   const T* const* keys = plan.keys.data() + c.key_begin;
   const T* const* values = plan.values.data() + c.key_begin;
-  const bool gather = bs % 8 != 0;
+  const bool gather = bs % keys_per_load(wide) != 0;
   for (int64_t h = 0; h < heads; ++h) {
     const int64_t shift = h * head_stride;
     if (gather) gather_keys(keys, c.keys, shift, bs, hd, gathered);
@@ -510,7 +658,11 @@ LLMBATCH_AVX2 void attend_cluster(const AttentionShape& s, const TilePlan<T>& pl
         p_ptrs[k] = scores + k * kTile;
         a_ptrs[k] = rows.acc_of(h, plan.rows[i + k]);
       }
-      score_rows(n, q_ptrs, groups, stride, hd, scores, 0, c.keys, prefetch);
+      if (wide) {
+        score_rows_wide(n, q_ptrs, groups, stride, hd, scores, 0, c.keys, prefetch);
+      } else {
+        score_rows(n, q_ptrs, groups, stride, hd, scores, 0, c.keys, prefetch);
+      }
       for (int64_t k = 0; k < n; ++k) {
         const int64_t state = rows.at(h, plan.rows[i + k]);
         softmax_step(scores + k * kTile, plan.visible[i + k], &rows.max[state], &rows.sum[state], a_ptrs[k], hd);
@@ -518,10 +670,11 @@ LLMBATCH_AVX2 void attend_cluster(const AttentionShape& s, const TilePlan<T>& pl
       // The rows share the keys all of them see; on the diagonal tile the
       // later tokens' extra keys follow one row at a time, in order.
       const int64_t shared = *std::min_element(plan.visible.begin() + i, plan.visible.begin() + i + n);
-      values_of_rows(n, p_ptrs, values, shift, 0, shared, hd, a_ptrs);
+      const auto run_values = wide ? values_of_rows_wide<T> : values_of_rows<T>;
+      run_values(n, p_ptrs, values, shift, 0, shared, hd, a_ptrs);
       for (int64_t k = 0; k < n; ++k) {
         if (plan.visible[i + k] > shared) {
-          value_rows<1>(p_ptrs + k, values, shift, shared, plan.visible[i + k], hd, a_ptrs + k);
+          run_values(1, p_ptrs + k, values, shift, shared, plan.visible[i + k], hd, a_ptrs + k);
         }
       }
     }
@@ -530,7 +683,7 @@ LLMBATCH_AVX2 void attend_cluster(const AttentionShape& s, const TilePlan<T>& pl
 
 template <typename T>
 LLMBATCH_AVX2 void attend(const AttentionShape& s, const AttentionItem& item, const float* q, const T* k_cache,
-                          const T* v_cache, float* out) {
+                          const T* v_cache, bool wide, float* out) {
   const int64_t hd = s.head_dim, row_stride = s.num_heads * hd;
   const int64_t heads = item.kv_head_end - item.kv_head_begin;
   const int64_t group = s.num_heads / s.num_kv_heads;
@@ -577,24 +730,26 @@ LLMBATCH_AVX2 void attend(const AttentionShape& s, const AttentionItem& item, co
   thread_local TilePlan<T> plans[2];
   thread_local NextTileLines prefetch;
   thread_local std::vector<T> gathered;  // [hd][kTile]: see gather_keys
-  if (s.block_size % 8 != 0) gathered.resize(hd * kTile);
-  plan_tile(s, item, w.position, k_cache, v_cache, 0, &plans[0]);
+  if (s.block_size % keys_per_load(wide) != 0) gathered.resize(hd * kTile);
+  plan_tile(s, item, w.position, k_cache, v_cache, 0, wide, &plans[0]);
   for (int64_t tile_begin = 0, t = 0; tile_begin <= last_position; tile_begin += kTile, t ^= 1) {
     const TilePlan<T>& plan = plans[t];
     plans[t ^ 1].clear();
     if (tile_begin + kTile <= last_position) {
-      plan_tile(s, item, w.position, k_cache, v_cache, tile_begin + kTile, &plans[t ^ 1]);
+      plan_tile(s, item, w.position, k_cache, v_cache, tile_begin + kTile, wide, &plans[t ^ 1]);
     }
     prefetch.plan(plans[t ^ 1].blocks, s, item.kv_head_begin, heads, k_cache, v_cache);
     prefetch.spread(heads * plan.score_blocks, hd - 1);
-    for (const Cluster& c : plan.clusters) attend_cluster(s, plan, c, heads, rows, prefetch, scores, gathered.data());
+    for (const Cluster& c : plan.clusters) {
+      attend_cluster(s, plan, c, heads, rows, prefetch, scores, gathered.data(), wide);
+    }
     prefetch.finish();
   }
   for (int64_t h = 0; h < heads; ++h) {
     for (int64_t r = 0; r < n_rows; ++r) {
       const float inv = 1.0f / rows.sum[rows.at(h, r)];
       float* dst = out + w.q_row[r] + h * group * hd;
-      for (int64_t d = 0; d < hd; ++d) dst[d] = rows.acc_of(h, r)[lane_of<T>(d)] * inv;
+      for (int64_t d = 0; d < hd; ++d) dst[d] = rows.acc_of(h, r)[wide ? d : lane_of<T>(d)] * inv;
     }
   }
 }
@@ -606,14 +761,33 @@ bool attend_avx2_supports(const AttentionShape& shape) {
          (shape.kv_dtype == DType::BF16 || shape.kv_dtype == DType::F32);
 }
 
+bool attend_avx512_supports(const AttentionShape& shape) {
+  return attend_avx2_supports(shape) && cpu_supports_avx512f();
+}
+
+namespace {
+
+void attend_any(const AttentionShape& shape, const AttentionItem& item, const float* q, const void* k_cache,
+                const void* v_cache, bool wide, float* out) {
+  if (shape.kv_dtype == DType::F32) {
+    attend(shape, item, q, static_cast<const float*>(k_cache), static_cast<const float*>(v_cache), wide, out);
+  } else {
+    attend(shape, item, q, static_cast<const uint16_t*>(k_cache), static_cast<const uint16_t*>(v_cache), wide, out);
+  }
+}
+
+}  // namespace
+
 void attend_avx2(const AttentionShape& shape, const AttentionItem& item, const float* q, const void* k_cache,
                  const void* v_cache, float* out) {
   LLMBATCH_CHECK(attend_avx2_supports(shape), "attend_avx2 needs AVX2, FMA, head_dim % 16 == 0 and bf16/f32 KV");
-  if (shape.kv_dtype == DType::F32) {
-    attend(shape, item, q, static_cast<const float*>(k_cache), static_cast<const float*>(v_cache), out);
-  } else {
-    attend(shape, item, q, static_cast<const uint16_t*>(k_cache), static_cast<const uint16_t*>(v_cache), out);
-  }
+  attend_any(shape, item, q, k_cache, v_cache, false, out);
+}
+
+void attend_avx512(const AttentionShape& shape, const AttentionItem& item, const float* q, const void* k_cache,
+                   const void* v_cache, float* out) {
+  LLMBATCH_CHECK(attend_avx512_supports(shape), "attend_avx512 needs AVX-512F and attend_avx2's shapes");
+  attend_any(shape, item, q, k_cache, v_cache, true, out);
 }
 
 }  // namespace llmbatch

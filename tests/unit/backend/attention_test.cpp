@@ -38,7 +38,12 @@ AttentionShape shape_of(const Problem& p) { return {p.heads, p.kv_heads, p.head_
 
 // Runs the test for kernels the CPU and shape allow; Portable always runs.
 bool kernel_runs(AttentionKernel kernel, const Problem& p) {
-  return kernel == AttentionKernel::Portable || attention_kernel(shape_of(p)) == AttentionKernel::Avx2;
+  switch (kernel) {
+    case AttentionKernel::Avx2: return attend_avx2_supports(shape_of(p));
+    case AttentionKernel::Avx512: return attend_avx512_supports(shape_of(p));
+    case AttentionKernel::Portable: break;
+  }
+  return true;
 }
 
 float round_to(DType t, float x) {
@@ -181,15 +186,17 @@ struct KernelProblem {
 
 std::vector<KernelProblem> all_cases() {
   std::vector<KernelProblem> cases;
-  for (const auto kernel : {AttentionKernel::Portable, AttentionKernel::Avx2}) {
+  for (const auto kernel : {AttentionKernel::Portable, AttentionKernel::Avx2, AttentionKernel::Avx512}) {
     for (const auto& p : kProblems) cases.push_back({kernel, p});
   }
   return cases;
 }
 
 std::string case_name(const ::testing::TestParamInfo<KernelProblem>& info) {
-  return std::string(info.param.kernel == AttentionKernel::Portable ? "portable" : "avx2") + "_" +
-         problem_name(info.param.problem);
+  const char* kernel = info.param.kernel == AttentionKernel::Portable ? "portable"
+                       : info.param.kernel == AttentionKernel::Avx2   ? "avx2"
+                                                                      : "avx512";
+  return std::string(kernel) + "_" + problem_name(info.param.problem);
 }
 
 class AttentionTest : public ::testing::TestWithParam<KernelProblem> {};
@@ -199,7 +206,7 @@ using Layout = std::vector<std::pair<int64_t, int64_t>>;
 
 TEST_P(AttentionTest, MatchesNaiveSoftmaxAttention) {
   const auto [kernel, p] = GetParam();
-  if (!kernel_runs(kernel, p)) GTEST_SKIP() << "avx2 kernel not available for this CPU or shape";
+  if (!kernel_runs(kernel, p)) GTEST_SKIP() << "kernel not available for this CPU or shape";
   std::mt19937 rng(42);
   const int64_t qrow = p.heads * p.head_dim;
   Cache cache(p, 512 / p.block_size + 64, rng);
@@ -231,7 +238,7 @@ TEST_P(AttentionTest, MatchesNaiveSoftmaxAttention) {
 // exp that under- or overflows shows.
 TEST_P(AttentionTest, PeakedSoftmaxStaysAccurate) {
   auto [kernel, p] = GetParam();
-  if (!kernel_runs(kernel, p)) GTEST_SKIP() << "avx2 kernel not available for this CPU or shape";
+  if (!kernel_runs(kernel, p)) GTEST_SKIP() << "kernel not available for this CPU or shape";
   std::mt19937 rng(3);
   const int64_t len = 150, qrow = p.heads * p.head_dim;
   Cache cache(p, len / p.block_size + 2, rng);
@@ -255,7 +262,7 @@ TEST_P(AttentionTest, PeakedSoftmaxStaysAccurate) {
 //   and values stored with block sizes 1 and 32 must all give those bits.
 TEST_P(AttentionTest, OutputBitsDependOnlyOnTheToken) {
   const auto [kernel, p] = GetParam();
-  if (!kernel_runs(kernel, p)) GTEST_SKIP() << "avx2 kernel not available for this CPU or shape";
+  if (!kernel_runs(kernel, p)) GTEST_SKIP() << "kernel not available for this CPU or shape";
   std::mt19937 rng(11);
   const int64_t len = 100, qrow = p.heads * p.head_dim;
   Cache cache(p, 2 * len + 16, rng);
@@ -335,7 +342,7 @@ TEST_P(AttentionTest, OutputBitsDependOnlyOnTheToken) {
 // bits it gets alone, and the naive reference's values.
 TEST_P(AttentionTest, SequencesSharingBlocksGetTheirBitsAlone) {
   const auto [kernel, p] = GetParam();
-  if (!kernel_runs(kernel, p)) GTEST_SKIP() << "avx2 kernel not available for this CPU or shape";
+  if (!kernel_runs(kernel, p)) GTEST_SKIP() << "kernel not available for this CPU or shape";
   std::mt19937 rng(31);
   const int64_t qrow = p.heads * p.head_dim, shared = 200 / p.block_size * p.block_size;
   Cache cache(p, 4000 / p.block_size + 64, rng);
@@ -532,9 +539,31 @@ TEST(AttentionKernelTest, KernelsAgree) {
   for (int64_t e = 0; e < len * qrow; ++e) ASSERT_NEAR(avx2[e], portable[e], 1e-5) << e;
 }
 
+// The AVX-512 form computes the same chains as the AVX2 kernel: the same
+// bits, for every shape both run, in a mixed step of prefill chunks, decode
+// tokens and forks sharing blocks.
+TEST(AttentionKernelTest, Avx512GivesAvx2Bits) {
+  for (const Problem& p : kProblems) {
+    if (!kernel_runs(AttentionKernel::Avx512, p)) continue;
+    std::mt19937 rng(31);
+    const int64_t qrow = p.heads * p.head_dim;
+    Cache cache(p, 400 / p.block_size + 8, rng);
+    const PagedSequence a = cache.add(p, 150, rng), b = cache.add(p, 77, rng);
+    // (first q row, tokens, start position, table): a's last 40 tokens as a
+    // prefill chunk, b decoding its last token twice (a fork), a decode of a.
+    const std::vector<AttentionSequence> calls = {
+        {0, 40, 110, a.table}, {40, 1, 76, b.table}, {41, 1, 76, b.table}, {42, 1, 149, a.table}};
+    const std::vector<float> q = random_q(43 * qrow, 37);
+    std::vector<float> avx2(q.size()), avx512(q.size());
+    paged_attention(AttentionKernel::Avx2, shape_of(p), calls, q.data(), cache.k, cache.v, avx2.data());
+    paged_attention(AttentionKernel::Avx512, shape_of(p), calls, q.data(), cache.k, cache.v, avx512.data());
+    EXPECT_EQ(std::memcmp(avx2.data(), avx512.data(), q.size() * sizeof(float)), 0) << problem_name(p);
+  }
+}
+
 // A step is planned once and run for every layer: one plan over two layers'
 // caches gives each the bits that planning the call itself gives, with the
-// kernel attention_kernel() picks.
+// kernel attention_kernel() picks or a given one.
 TEST(AttentionKernelTest, OnePlanServesEveryLayer) {
   const Problem p{9, 3, 64, 16, DType::BF16};
   std::mt19937 ids0(41), ids1(41), rng(42);  // the same block ids in both layers, other values
@@ -553,12 +582,20 @@ TEST(AttentionKernelTest, OnePlanServesEveryLayer) {
     paged_attention(shape_of(p), plan, q.data(), layer->k, layer->v, planned.data());
     paged_attention(attention_kernel(shape_of(p)), shape_of(p), calls, q.data(), layer->k, layer->v, direct.data());
     EXPECT_EQ(std::memcmp(planned.data(), direct.data(), q.size() * sizeof(float)), 0);
+    // A plan runs on any kernel: the portable one's own bits.
+    std::vector<float> portable_planned(q.size()), portable_direct(q.size());
+    paged_attention(AttentionKernel::Portable, shape_of(p), plan, q.data(), layer->k, layer->v,
+                    portable_planned.data());
+    paged_attention(AttentionKernel::Portable, shape_of(p), calls, q.data(), layer->k, layer->v,
+                    portable_direct.data());
+    EXPECT_EQ(std::memcmp(portable_planned.data(), portable_direct.data(), q.size() * sizeof(float)), 0);
   }
 }
 
-TEST(AttentionKernelTest, PicksAvx2WhereTheCpuAndShapeAllow) {
+TEST(AttentionKernelTest, PicksTheWidestKernelTheCpuAndShapeAllow) {
   const bool cpu = __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma");
-  const auto avx2_if_cpu = cpu ? AttentionKernel::Avx2 : AttentionKernel::Portable;
+  const bool wide = cpu && __builtin_cpu_supports("avx512f");
+  const auto avx2_if_cpu = wide ? AttentionKernel::Avx512 : cpu ? AttentionKernel::Avx2 : AttentionKernel::Portable;
   EXPECT_EQ(attention_kernel({9, 3, 64, 16, DType::BF16}), avx2_if_cpu);
   EXPECT_EQ(attention_kernel({32, 8, 128, 16, DType::F32}), avx2_if_cpu);
   EXPECT_EQ(attention_kernel({6, 2, 80, 1, DType::BF16}), avx2_if_cpu);
@@ -566,6 +603,7 @@ TEST(AttentionKernelTest, PicksAvx2WhereTheCpuAndShapeAllow) {
   EXPECT_EQ(attention_kernel({4, 2, 64, 16, DType::F16}), AttentionKernel::Portable);
   EXPECT_STREQ(attention_kernel_name(AttentionKernel::Portable), "portable");
   EXPECT_STREQ(attention_kernel_name(AttentionKernel::Avx2), "avx2+fma");
+  EXPECT_STREQ(attention_kernel_name(AttentionKernel::Avx512), "avx512");
 }
 
 TEST(AttentionKernelTest, Avx2OnAnUnsupportedShapeIsAnInternalError) {
