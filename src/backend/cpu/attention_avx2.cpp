@@ -69,6 +69,9 @@ int64_t score_blocks_of(int64_t rows, int64_t keys, bool wide) {
   return rows <= 3 ? keys / 32 + keys % 32 / 16 : keys / 16;
 }
 
+// Next-tile lines a wide score block asks for per dim at most.
+constexpr int kWideLinesPerDim = 2;
+
 // Keys that must lie side by side in the cache for one K load.
 int64_t keys_per_load(bool wide) { return wide ? 16 : 8; }
 
@@ -169,6 +172,15 @@ class NextTileLines {
   int64_t run_lines_ = 0, share_ = 0, next_ = 0;
 };
 
+// Asks for the share's next line, into L2.
+inline void ask_next_line(NextTileLines::Share& share) {
+  _mm_prefetch(share.runs[share.run] + 64 * share.line, _MM_HINT_T1);
+  if (++share.line == share.run_lines) {
+    share.line = 0;
+    ++share.run;
+  }
+}
+
 // s[r * kTile + j + 8g + i] = q_r · k_{j + 8g + i} for R rows and the 8 keys
 // of each of G groups: dim d of group g's keys is the 8 values at k[g] + d *
 // stride. One FMA chain per score over d = 0 .. hd - 1, whatever R and G and
@@ -188,13 +200,7 @@ LLMBATCH_AVX2 void score_block(const float* const* q, const T* const* k, int64_t
     for (int r = 0; r < R; ++r) acc[r][g] = _mm256_mul_ps(_mm256_broadcast_ss(q[r]), kg);
   }
   for (int64_t d = 1; d < hd; ++d) {
-    if (d <= prefetch.lines) {
-      _mm_prefetch(prefetch.runs[prefetch.run] + 64 * prefetch.line, _MM_HINT_T1);
-      if (++prefetch.line == prefetch.run_lines) {
-        prefetch.line = 0;
-        ++prefetch.run;
-      }
-    }
+    if (d <= prefetch.lines) ask_next_line(prefetch);
     // 16 registers: 6 rows x 2 groups hold both keys and one q at a time,
     // 3 rows x 4 groups all three q and one key at a time.
     if constexpr (G <= 2) {
@@ -303,12 +309,10 @@ LLMBATCH_AVX512 void score_block_wide(const float* const* q, const T* const* k, 
     for (int r = 0; r < R; ++r) acc[r][g] = _mm512_mul_ps(_mm512_set1_ps(q[r][0]), kg);
   }
   for (int64_t d = 1; d < hd; ++d) {
-    if (d <= prefetch.lines) {
-      _mm_prefetch(prefetch.runs[prefetch.run] + 64 * prefetch.line, _MM_HINT_T1);
-      if (++prefetch.line == prefetch.run_lines) {
-        prefetch.line = 0;
-        ++prefetch.run;
-      }
+    // Up to kWideLinesPerDim lines a dim: a wide block covers up to 64 keys.
+    LLMBATCH_UNROLL
+    for (int i = 0; i < kWideLinesPerDim; ++i) {
+      if (kWideLinesPerDim * (d - 1) + i < prefetch.lines) ask_next_line(prefetch);
     }
     // 32 registers: up to 6 rows x 4 groups, the 4 keys and one q.
     __m512 kg[G];
@@ -505,7 +509,7 @@ void plan_tile(const AttentionShape& s, const AttentionItem& item, std::span<con
                const T* k_cache, const T* v_cache, int64_t tile_begin, bool wide, TilePlan<T>* plan) {
   plan->clear();
   const int64_t bs = s.block_size, first_block = tile_begin / bs, group = s.num_heads / s.num_kv_heads;
-  std::span<const BlockId> cluster_blocks;
+  std::span<const BlockId> cluster_blocks, previous_blocks;
   auto close = [&] {
     if (plan->clusters.empty()) return;
     Cluster& c = plan->clusters.back();
@@ -532,7 +536,12 @@ void plan_tile(const AttentionShape& s, const AttentionItem& item, std::span<con
         plan->values.push_back(v_cache + run + i * s.head_dim);
       }
     }
-    plan->blocks.insert(plan->blocks.end(), cluster_blocks.begin(), cluster_blocks.end());
+    // The blocks to prefetch, once: forks' clusters share all but their own
+    // last blocks with the cluster before.
+    for (size_t b = 0; b < cluster_blocks.size(); ++b) {
+      if (b >= previous_blocks.size() || previous_blocks[b] != cluster_blocks[b]) plan->blocks.push_back(cluster_blocks[b]);
+    }
+    previous_blocks = cluster_blocks;
     for (int64_t i = c.row_begin; i < c.row_end; i += kRows) {
       plan->score_blocks += score_blocks_of(std::min<int64_t>(kRows, c.row_end - i), c.keys, wide);
     }
@@ -739,7 +748,7 @@ LLMBATCH_AVX2 void attend(const AttentionShape& s, const AttentionItem& item, co
       plan_tile(s, item, w.position, k_cache, v_cache, tile_begin + kTile, wide, &plans[t ^ 1]);
     }
     prefetch.plan(plans[t ^ 1].blocks, s, item.kv_head_begin, heads, k_cache, v_cache);
-    prefetch.spread(heads * plan.score_blocks, hd - 1);
+    prefetch.spread(heads * plan.score_blocks, (wide ? kWideLinesPerDim : 1) * (hd - 1));
     for (const Cluster& c : plan.clusters) {
       attend_cluster(s, plan, c, heads, rows, prefetch, scores, gathered.data(), wide);
     }
