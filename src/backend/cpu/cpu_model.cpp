@@ -9,11 +9,11 @@
 
 #include "backend/cpu/activation.h"
 #include "backend/cpu/attention.h"
+#include "backend/cpu/rmsnorm.h"
 #include "backend/cpu/vec.h"
 #include "core/error.h"
 #include "kv/block_table.h"
 #include "model/weight_layout.h"
-#include "rmsnorm.cuh"
 
 namespace llmbatch {
 namespace {
@@ -55,13 +55,6 @@ Linear stacked_linear(HugePageArena& arena, const WeightSet& weights, const std:
     }
   }
   return Linear(arena, stacked.data(), dtype, out, in, storage);
-}
-
-void rmsnorm_rows(const float* x, const float* weight, float* y, int64_t rows, int64_t hidden, float eps) {
-#pragma omp parallel for if (rows >= kMinRowsForThreads)
-  for (int64_t r = 0; r < rows; ++r) {
-    kernels::rmsnorm_row_host(x + r * hidden, weight, y + r * hidden, static_cast<int>(hidden), eps);
-  }
 }
 
 // x += y (+ bias), row by row in parallel: the residual connection.
@@ -232,8 +225,8 @@ void CpuModel::emit_logits(const StepBatch& batch, const float* x, LogitsSink& s
     for (int64_t i = 0; i < n; ++i) {
       const int64_t row = batch.logit_rows[r0 + i];
       LLMBATCH_CHECK(row >= 0 && row < batch.num_tokens(), "logit row outside the batch");
-      kernels::rmsnorm_row_host(x + row * hidden, final_norm_.data(), normed.data() + i * hidden,
-                                static_cast<int>(hidden), static_cast<float>(config_.rms_norm_eps));
+      rmsnorm_row(x + row * hidden, final_norm_.data(), normed.data() + i * hidden, hidden,
+                  static_cast<float>(config_.rms_norm_eps));
     }
     Stopwatch watch;
     lm_head_->forward(normed.data(), n, logits.data());
