@@ -30,7 +30,7 @@
 // same order, and the softmax is shared, so both forms give the same bits;
 // the wide one needs 16 keys side by side (gathered when the block size is
 // not a multiple of 16).
-#include <immintrin.h>
+#include "backend/cpu/simd.h"
 
 #include <algorithm>
 #include <cmath>
@@ -288,11 +288,8 @@ LLMBATCH_AVX2 void value_rows(const float* const* p, const T* const* values, int
 LLMBATCH_AVX512 inline __m512 load16_wide(const float* p) { return _mm512_loadu_ps(p); }
 
 LLMBATCH_AVX512 inline __m512 load16_wide(const uint16_t* p) {
-  // The zero-masking forms with every lane on: GCC 12's plain ones warn of
-  // an uninitialised variable inside its own header.
-  const __m256i half = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(p));
-  const __m512i wide = _mm512_maskz_cvtepu16_epi32(0xffff, half);
-  return _mm512_castsi512_ps(_mm512_maskz_slli_epi32(0xffff, wide, 16));
+  const __m512i wide = _mm512_cvtepu16_epi32(_mm256_loadu_si256(reinterpret_cast<const __m256i*>(p)));
+  return _mm512_castsi512_ps(_mm512_slli_epi32(wide, 16));
 }
 
 // score_block with 16 keys to a vector: G groups of 16 keys, group g's
@@ -445,6 +442,38 @@ LLMBATCH_AVX2 void softmax_step(float* s, int64_t visible, float* max, float* su
     const __m256 p = exp2_avx2(_mm256_sub_ps(v[i], shift));  // 0 where not visible
     _mm256_store_ps(s + 8 * i, p);
     total = _mm256_add_ps(total, p);
+  }
+  *sum = *sum * rescale + hsum(total);
+}
+
+// softmax_step with 16 lanes, the same bits: the max is exact in any order,
+// 2^x is exp2_avx2's operations on 16 lanes, and the tile's sum adds the
+// 8-key halves in softmax_step's order.
+LLMBATCH_AVX512 void softmax_step_wide(float* s, int64_t visible, float* max, float* sum, float* acc, int64_t hd) {
+  constexpr int kVectors = kTile / 16;
+  const __m512 neg_inf = _mm512_set1_ps(-std::numeric_limits<float>::infinity());
+  __m512 v[kVectors];
+  __m512 m = neg_inf;
+  for (int i = 0; i < kVectors; ++i) {
+    const int64_t seen = std::clamp<int64_t>(visible - 16 * i, 0, 16);
+    v[i] = _mm512_mask_load_ps(neg_inf, static_cast<__mmask16>((1u << seen) - 1), s + 16 * i);
+    m = _mm512_max_ps(m, v[i]);
+  }
+  const float tile_max = _mm512_reduce_max_ps(m);
+  float rescale = 1.0f;
+  if (tile_max > *max) {
+    rescale = _mm256_cvtss_f32(exp2_avx2(_mm256_set1_ps(*max - tile_max)));  // 0 on the first tile
+    *max = tile_max;
+    const __m512 r = _mm512_set1_ps(rescale);
+    for (int64_t d = 0; d < hd; d += 16) _mm512_store_ps(acc + d, _mm512_mul_ps(r, _mm512_load_ps(acc + d)));
+  }
+  const __m512 shift = _mm512_set1_ps(*max);
+  __m256 total = _mm256_setzero_ps();
+  for (int i = 0; i < kVectors; ++i) {
+    const __m512 p = exp2_avx512(_mm512_sub_ps(v[i], shift));  // 0 where not visible
+    _mm512_store_ps(s + 16 * i, p);
+    total = _mm256_add_ps(total, _mm512_castps512_ps256(p));
+    total = _mm256_add_ps(total, _mm256_castpd_ps(_mm512_extractf64x4_pd(_mm512_castps_pd(p), 1)));
   }
   *sum = *sum * rescale + hsum(total);
 }
@@ -674,7 +703,8 @@ LLMBATCH_AVX2 void attend_cluster(const AttentionShape& s, const TilePlan<T>& pl
       }
       for (int64_t k = 0; k < n; ++k) {
         const int64_t state = rows.at(h, plan.rows[i + k]);
-        softmax_step(scores + k * kTile, plan.visible[i + k], &rows.max[state], &rows.sum[state], a_ptrs[k], hd);
+        const auto step = wide ? softmax_step_wide : softmax_step;
+        step(scores + k * kTile, plan.visible[i + k], &rows.max[state], &rows.sum[state], a_ptrs[k], hd);
       }
       // The rows share the keys all of them see; on the diagonal tile the
       // later tokens' extra keys follow one row at a time, in order.

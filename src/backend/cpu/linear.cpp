@@ -1,6 +1,5 @@
 #include "backend/cpu/linear.h"
 
-#include <immintrin.h>
 #include <omp.h>
 
 #include <algorithm>
@@ -11,6 +10,7 @@
 #include <vector>
 
 #include "backend/cpu/cpu_features.h"
+#include "backend/cpu/simd.h"
 #include "core/dtype.h"
 #include "core/error.h"
 
@@ -64,12 +64,6 @@ void pack_rows(const float* x, int64_t in, int rows, float* packed) {
   }
 }
 
-// v >> 16 per 32-bit lane. The zero-masking form with every lane on: GCC
-// 12's plain one warns of an uninitialised variable inside its own header.
-__attribute__((target("avx512f"))) inline __m512i high_half(__m512i v) {
-  return _mm512_maskz_srli_epi32(0xffff, v, 16);
-}
-
 // One row as bf16 pairs (x[k], x[k+1]), x[k] in the low half, rounded as
 // f32_to_bf16 does (to nearest even, NaN kept NaN), 16 values at a time;
 // `pairs` holds (in + 1) / 2 rounded up to 8, the padding zero.
@@ -80,12 +74,12 @@ __attribute__((target("avx512f"))) void row_to_bf16_pairs(const float* row, int6
   for (int64_t k = 0; k < in; k += 16) {
     const auto live = static_cast<__mmask16>(in - k >= 16 ? 0xffff : (1u << (in - k)) - 1);
     const __m512i bits = _mm512_castps_si512(_mm512_maskz_loadu_ps(live, row + k));
-    const __m512i lsb = _mm512_and_si512(high_half(bits), one);
+    const __m512i lsb = _mm512_and_si512(_mm512_srli_epi32(bits, 16), one);
     __m512i rounded = _mm512_add_epi32(bits, _mm512_add_epi32(lsb, half));
     const __mmask16 nan = _mm512_cmpgt_epu32_mask(_mm512_and_si512(bits, magnitude), inf);
     rounded = _mm512_mask_or_epi32(rounded, nan, bits, quiet);
     _mm256_storeu_si256(reinterpret_cast<__m256i*>(pairs + k / 2),
-                        _mm512_maskz_cvtepi32_epi16(0xffff, high_half(rounded)));
+                        _mm512_cvtepi32_epi16(_mm512_srli_epi32(rounded, 16)));
   }
 }
 

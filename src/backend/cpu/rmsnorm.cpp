@@ -1,11 +1,11 @@
 #include "backend/cpu/rmsnorm.h"
 
-#include <immintrin.h>
 
 #include <algorithm>
 
 #include "backend/cpu/cpu_features.h"
 #include "backend/cpu/linear.h"
+#include "backend/cpu/simd.h"
 #include "rmsnorm.cuh"
 
 namespace llmbatch {

@@ -74,6 +74,30 @@ TEST(SimdExpTest, Exp2WithinTwoUlpAndFlushesBelowTheNormalRange) {
   }
 }
 
+// The 16-lane exp2 does exp2_avx2's operations: the same bits per lane.
+TEST(SimdExpTest, Exp2Avx512GivesTheAvx2Bits) {
+  if (!cpu_supports_avx2_fma() || !cpu_supports_avx512f()) GTEST_SKIP() << "needs AVX2, FMA and AVX-512F";
+  std::vector<float> xs;
+  for (float x = -140.0f; x <= 130.0f; x += 0.0731f) xs.push_back(x);
+  for (float x : {-126.0f, -127.0f, 127.0f, -0.0f, std::numeric_limits<float>::infinity(),
+                  -std::numeric_limits<float>::infinity(), std::numeric_limits<float>::quiet_NaN()}) {
+    xs.push_back(x);
+  }
+  while (xs.size() % 16) xs.push_back(0.5f);
+  std::vector<float> narrow(xs.size()), wide(xs.size());
+  for (size_t i = 0; i < xs.size(); i += 8) {
+    [&]() __attribute__((target("avx2,fma"))) {
+      _mm256_storeu_ps(narrow.data() + i, exp2_avx2(_mm256_loadu_ps(xs.data() + i)));
+    }();
+  }
+  for (size_t i = 0; i < xs.size(); i += 16) {
+    [&]() __attribute__((target("avx512f"))) {
+      _mm512_storeu_ps(wide.data() + i, exp2_avx512(_mm512_loadu_ps(xs.data() + i)));
+    }();
+  }
+  EXPECT_EQ(0, std::memcmp(narrow.data(), wide.data(), xs.size() * sizeof(float)));
+}
+
 TEST(CpuFeaturesTest, ProbeIsStableAndMatchesTheCompilerBuiltin) {
   const bool once = cpu_supports_avx2_fma();
   EXPECT_EQ(once, cpu_supports_avx2_fma());
@@ -81,6 +105,7 @@ TEST(CpuFeaturesTest, ProbeIsStableAndMatchesTheCompilerBuiltin) {
   const bool bf16 = cpu_supports_avx512_bf16();
   EXPECT_EQ(bf16, cpu_supports_avx512_bf16());
   EXPECT_EQ(bf16, __builtin_cpu_supports("avx512f") && __builtin_cpu_supports("avx512bf16"));
+  EXPECT_EQ(cpu_supports_avx512f(), __builtin_cpu_supports("avx512f") != 0);
 }
 
 }  // namespace

@@ -8,12 +8,10 @@
 #include <string>
 #include <vector>
 
-#include <immintrin.h>
-
 #include <gtest/gtest.h>
 
 #include "backend/cpu/cpu_features.h"
-
+#include "backend/cpu/simd.h"
 #include "core/error.h"
 #include "test_util.h"
 
