@@ -33,6 +33,17 @@ AnonymousMemory::AnonymousMemory(size_t bytes, const std::string& what, ErrorCon
   madvise(data_, size_, MADV_HUGEPAGE);  // a hint: EINVAL where THP is compiled out changes nothing
 }
 
+void AnonymousMemory::populate(const std::string& what, ErrorContext context, const std::string& hint) {
+  if (data_ == nullptr) return;
+  if (madvise(data_, size_, MADV_POPULATE_WRITE) == 0) return;
+  const int err = errno;
+  if (err != EINVAL) {  // EINVAL: a kernel before 5.14
+    throw IoError("cannot commit " + format_bytes(size_) + " for " + what + ": " + errno_text(err), context, hint);
+  }
+  constexpr size_t kPage = 4096;
+  for (size_t i = 0; i < size_; i += kPage) data_[i] = 0;
+}
+
 AnonymousMemory::~AnonymousMemory() { release(); }
 
 AnonymousMemory::AnonymousMemory(AnonymousMemory&& other) noexcept

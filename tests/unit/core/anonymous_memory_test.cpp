@@ -11,6 +11,7 @@
 #include <sstream>
 #include <string>
 #include <utility>
+#include <vector>
 
 #include <gtest/gtest.h>
 
@@ -59,6 +60,26 @@ TEST(AnonymousMemoryTest, ZeroFilledWritableAndOnTheHugePageGrid) {
     std::fill_n(m.data(), bytes, uint8_t{0xA5});
     EXPECT_EQ(m.data()[bytes - 1], 0xA5);
   }
+}
+
+// Resident pages of [data, data + bytes), by mincore.
+size_t resident_pages(const uint8_t* data, size_t bytes) {
+  const size_t pages = (bytes + 4095) / 4096;
+  std::vector<unsigned char> in_core(pages);
+  if (mincore(const_cast<uint8_t*>(data), bytes, in_core.data()) != 0) return 0;
+  return static_cast<size_t>(std::count_if(in_core.begin(), in_core.end(), [](unsigned char c) { return c & 1; }));
+}
+
+TEST(AnonymousMemoryTest, PopulateCommitsEveryPageAndKeepsZeros) {
+  const size_t bytes = (size_t{5} << 20) + 12345;
+  AnonymousMemory m(bytes, "a test array");
+  EXPECT_EQ(resident_pages(m.data(), bytes), 0u) << "a fresh mapping has no pages yet";
+  m.populate("a test array");
+  EXPECT_EQ(resident_pages(m.data(), bytes), (bytes + 4095) / 4096);
+  EXPECT_TRUE(std::all_of(m.data(), m.data() + bytes, [](uint8_t b) { return b == 0; }));
+  AnonymousMemory empty;
+  empty.populate("nothing");  // no mapping: nothing to do
+  EXPECT_EQ(empty.data(), nullptr);
 }
 
 TEST(AnonymousMemoryTest, KeepsNoneOfTheAlignmentPadding) {
