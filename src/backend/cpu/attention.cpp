@@ -5,6 +5,7 @@
 #include <omp.h>
 
 #include <algorithm>
+#include <atomic>
 #include <functional>
 #include <vector>
 
@@ -133,9 +134,19 @@ void run_plan(AttentionKernel kernel, const AttentionShape& shape, const Attenti
     }
     return attend_portable;
   }();
+  // Items go out one at a time, largest first; a thread claims its next
+  // item before it runs the current one, so that the kernel can ask memory
+  // for the next one's first tile meanwhile.
   const int64_t n = std::ssize(plan.items);
-#pragma omp parallel for schedule(dynamic, 1)
-  for (int64_t i = 0; i < n; ++i) run(shape, plan.items[i], q, k_cache, v_cache, out);
+  std::atomic<int64_t> unclaimed{0};
+#pragma omp parallel
+  {
+    for (int64_t i = unclaimed.fetch_add(1, std::memory_order_relaxed); i < n;) {
+      const int64_t next = unclaimed.fetch_add(1, std::memory_order_relaxed);
+      run(shape, plan.items[i], next < n ? &plan.items[next] : nullptr, q, k_cache, v_cache, out);
+      i = next;
+    }
+  }
 }
 
 }  // namespace

@@ -656,6 +656,22 @@ LLMBATCH_AVX2 void values_of_rows(int64_t n, const float* const* p, const T* con
   }
 }
 
+// The blocks of an item's first tile (positions 0 .. kTile - 1 its pieces
+// see), each once where consecutive pieces share them.
+void first_tile_blocks(const AttentionItem& item, int64_t block_size, std::vector<BlockId>* out) {
+  out->clear();
+  std::span<const BlockId> previous;
+  for (const AttentionPiece& piece : item.pieces) {
+    const AttentionSequence& seq = *piece.sequence;
+    const int64_t seen = std::min(kTile, seq.start_position + piece.token_end);
+    const std::span<const BlockId> blocks = seq.block_table.first((seen + block_size - 1) / block_size);
+    for (size_t b = 0; b < blocks.size(); ++b) {
+      if (b >= previous.size() || previous[b] != blocks[b]) out->push_back(blocks[b]);
+    }
+    previous = blocks;
+  }
+}
+
 // An item's rows for each of its KV heads: q (scaled, dim order), the
 // output accumulator (T's load16 order) and the online-softmax state.
 struct ItemRows {
@@ -721,8 +737,8 @@ LLMBATCH_AVX2 void attend_cluster(const AttentionShape& s, const TilePlan<T>& pl
 }
 
 template <typename T>
-LLMBATCH_AVX2 void attend(const AttentionShape& s, const AttentionItem& item, const float* q, const T* k_cache,
-                          const T* v_cache, bool wide, float* out) {
+LLMBATCH_AVX2 void attend(const AttentionShape& s, const AttentionItem& item, const AttentionItem* next, const float* q,
+                          const T* k_cache, const T* v_cache, bool wide, float* out) {
   const int64_t hd = s.head_dim, row_stride = s.num_heads * hd;
   const int64_t heads = item.kv_head_end - item.kv_head_begin;
   const int64_t group = s.num_heads / s.num_kv_heads;
@@ -768,6 +784,7 @@ LLMBATCH_AVX2 void attend(const AttentionShape& s, const AttentionItem& item, co
   // reads of a block's heads come close together.
   thread_local TilePlan<T> plans[2];
   thread_local NextTileLines prefetch;
+  thread_local std::vector<BlockId> next_blocks;
   thread_local std::vector<T> gathered;  // [hd][kTile]: see gather_keys
   if (s.block_size % keys_per_load(wide) != 0) gathered.resize(hd * kTile);
   plan_tile(s, item, w.position, k_cache, v_cache, 0, wide, &plans[0]);
@@ -776,8 +793,13 @@ LLMBATCH_AVX2 void attend(const AttentionShape& s, const AttentionItem& item, co
     plans[t ^ 1].clear();
     if (tile_begin + kTile <= last_position) {
       plan_tile(s, item, w.position, k_cache, v_cache, tile_begin + kTile, wide, &plans[t ^ 1]);
+      prefetch.plan(plans[t ^ 1].blocks, s, item.kv_head_begin, heads, k_cache, v_cache);
+    } else if (next != nullptr) {  // the last tile: the next item's first is asked for
+      first_tile_blocks(*next, s.block_size, &next_blocks);
+      prefetch.plan(next_blocks, s, next->kv_head_begin, next->kv_head_end - next->kv_head_begin, k_cache, v_cache);
+    } else {
+      prefetch.plan({}, s, item.kv_head_begin, heads, k_cache, v_cache);
     }
-    prefetch.plan(plans[t ^ 1].blocks, s, item.kv_head_begin, heads, k_cache, v_cache);
     prefetch.spread(heads * plan.score_blocks, (wide ? kWideLinesPerDim : 1) * (hd - 1));
     for (const Cluster& c : plan.clusters) {
       attend_cluster(s, plan, c, heads, rows, prefetch, scores, gathered.data(), wide);
@@ -806,27 +828,28 @@ bool attend_avx512_supports(const AttentionShape& shape) {
 
 namespace {
 
-void attend_any(const AttentionShape& shape, const AttentionItem& item, const float* q, const void* k_cache,
-                const void* v_cache, bool wide, float* out) {
+void attend_any(const AttentionShape& shape, const AttentionItem& item, const AttentionItem* next, const float* q,
+                const void* k_cache, const void* v_cache, bool wide, float* out) {
   if (shape.kv_dtype == DType::F32) {
-    attend(shape, item, q, static_cast<const float*>(k_cache), static_cast<const float*>(v_cache), wide, out);
+    attend(shape, item, next, q, static_cast<const float*>(k_cache), static_cast<const float*>(v_cache), wide, out);
   } else {
-    attend(shape, item, q, static_cast<const uint16_t*>(k_cache), static_cast<const uint16_t*>(v_cache), wide, out);
+    attend(shape, item, next, q, static_cast<const uint16_t*>(k_cache), static_cast<const uint16_t*>(v_cache), wide,
+           out);
   }
 }
 
 }  // namespace
 
-void attend_avx2(const AttentionShape& shape, const AttentionItem& item, const float* q, const void* k_cache,
-                 const void* v_cache, float* out) {
+void attend_avx2(const AttentionShape& shape, const AttentionItem& item, const AttentionItem* next, const float* q,
+                 const void* k_cache, const void* v_cache, float* out) {
   LLMBATCH_CHECK(attend_avx2_supports(shape), "attend_avx2 needs AVX2, FMA, head_dim % 16 == 0 and bf16/f32 KV");
-  attend_any(shape, item, q, k_cache, v_cache, false, out);
+  attend_any(shape, item, next, q, k_cache, v_cache, false, out);
 }
 
-void attend_avx512(const AttentionShape& shape, const AttentionItem& item, const float* q, const void* k_cache,
-                   const void* v_cache, float* out) {
+void attend_avx512(const AttentionShape& shape, const AttentionItem& item, const AttentionItem* next, const float* q,
+                   const void* k_cache, const void* v_cache, float* out) {
   LLMBATCH_CHECK(attend_avx512_supports(shape), "attend_avx512 needs AVX-512F and attend_avx2's shapes");
-  attend_any(shape, item, q, k_cache, v_cache, true, out);
+  attend_any(shape, item, next, q, k_cache, v_cache, true, out);
 }
 
 }  // namespace llmbatch

@@ -4,9 +4,11 @@
 // token's bits: each kernel computes a token's output from its q, its
 // position and the cache alone, in an order fixed by the position.
 //
-// Both take q, out: [rows, num_heads * head_dim] f32 and one layer's
+// All take q, out: [rows, num_heads * head_dim] f32 and one layer's
 // k_cache, v_cache in shape.kv_dtype: where kv_head_run() offsets of K and
-// of V start (KvStorage's k_data() and v_data()).
+// of V start (KvStorage's k_data() and v_data()); and `next`, the item the
+// calling thread runs after this one (or nullptr), whose first tile the
+// vector kernels ask memory for while they compute this item's last.
 #pragma once
 
 #include <cstdint>
@@ -19,8 +21,8 @@ namespace llmbatch {
 
 // Any shape and KV dtype; plain C++ with the fixed-order kernels of vec.h
 // and std::exp.
-void attend_portable(const AttentionShape& shape, const AttentionItem& item, const float* q, const void* k_cache,
-                     const void* v_cache, float* out);
+void attend_portable(const AttentionShape& shape, const AttentionItem& item, const AttentionItem* next, const float* q,
+                     const void* k_cache, const void* v_cache, float* out);
 
 // AVX2 + FMA: scores as FMA chains over the dims with 8 keys to a vector,
 // straight from the cache (bf16 widened in registers); up to 6 query rows
@@ -28,14 +30,14 @@ void attend_portable(const AttentionShape& shape, const AttentionItem& item, con
 // polynomial exp2.
 // Needs attend_avx2_supports(shape).
 bool attend_avx2_supports(const AttentionShape& shape);
-void attend_avx2(const AttentionShape& shape, const AttentionItem& item, const float* q, const void* k_cache,
-                 const void* v_cache, float* out);
+void attend_avx2(const AttentionShape& shape, const AttentionItem& item, const AttentionItem* next, const float* q,
+                 const void* k_cache, const void* v_cache, float* out);
 
 // The AVX2 kernel with AVX-512 score and value blocks (16 keys or dims to a
 // vector): the same bits as attend_avx2, faster where the CPU has
 // AVX-512F. Needs attend_avx512_supports(shape).
 bool attend_avx512_supports(const AttentionShape& shape);
-void attend_avx512(const AttentionShape& shape, const AttentionItem& item, const float* q, const void* k_cache,
-                   const void* v_cache, float* out);
+void attend_avx512(const AttentionShape& shape, const AttentionItem& item, const AttentionItem* next, const float* q,
+                   const void* k_cache, const void* v_cache, float* out);
 
 }  // namespace llmbatch

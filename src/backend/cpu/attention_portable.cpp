@@ -105,8 +105,8 @@ void attend_head(const AttentionShape& s, const AttentionPiece& piece, int64_t k
 
 }  // namespace
 
-void attend_portable(const AttentionShape& shape, const AttentionItem& item, const float* q, const void* k_cache,
-                     const void* v_cache, float* out) {
+void attend_portable(const AttentionShape& shape, const AttentionItem& item, const AttentionItem* /*next*/,
+                     const float* q, const void* k_cache, const void* v_cache, float* out) {
   for (const AttentionPiece& piece : item.pieces) {
     for (int64_t h = item.kv_head_begin; h < item.kv_head_end; ++h) attend_head(shape, piece, h, q, k_cache, v_cache, out);
   }
