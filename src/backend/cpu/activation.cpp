@@ -28,22 +28,6 @@ __attribute__((target("avx2,fma"))) void silu_mul_row_avx2(const float* g, const
   std::copy_n(ot, n - i, out + i);
 }
 
-// The same operations on 16 lanes (exp2_avx512 is exp2_avx2's on zmm):
-// the same bits, twice the elements per instruction.
-__attribute__((target("avx512f"))) inline __m512 silu_mul16(__m512 g, __m512 u) {
-  const __m512 minus_log2e = _mm512_set1_ps(-1.4426950408889634f);
-  const __m512 e = exp2_avx512(_mm512_mul_ps(g, minus_log2e));
-  return _mm512_mul_ps(_mm512_div_ps(g, _mm512_add_ps(_mm512_set1_ps(1.0f), e)), u);
-}
-
-__attribute__((target("avx512f"))) void silu_mul_row_avx512(const float* g, const float* u, int64_t n, float* out) {
-  for (int64_t i = 0; i < n; i += 16) {
-    const auto live = static_cast<__mmask16>(n - i >= 16 ? 0xffff : (1u << (n - i)) - 1);
-    const __m512 y = silu_mul16(_mm512_maskz_loadu_ps(live, g + i), _mm512_maskz_loadu_ps(live, u + i));
-    _mm512_mask_storeu_ps(out + i, live, y);
-  }
-}
-
 void silu_mul_row_portable(const float* g, const float* u, int64_t n, float* out) {
   for (int64_t i = 0; i < n; ++i) out[i] = g[i] / (1.0f + std::exp(-g[i])) * u[i];
 }
@@ -51,13 +35,11 @@ void silu_mul_row_portable(const float* g, const float* u, int64_t n, float* out
 }  // namespace
 
 void silu_mul_rows(const float* gate_up, int64_t tokens, int64_t ffn, float* out) {
-  const auto row = cpu_supports_avx512f()    ? silu_mul_row_avx512
-                   : cpu_supports_avx2_fma() ? silu_mul_row_avx2
-                                             : silu_mul_row_portable;
+  const bool avx2 = cpu_supports_avx2_fma();
 #pragma omp parallel for schedule(static) if (tokens >= kMinRowsForThreads)
   for (int64_t t = 0; t < tokens; ++t) {
     const float* g = gate_up + t * 2 * ffn;
-    row(g, g + ffn, ffn, out + t * ffn);
+    avx2 ? silu_mul_row_avx2(g, g + ffn, ffn, out + t * ffn) : silu_mul_row_portable(g, g + ffn, ffn, out + t * ffn);
   }
 }
 
