@@ -134,17 +134,21 @@ void run_plan(AttentionKernel kernel, const AttentionShape& shape, const Attenti
     }
     return attend_portable;
   }();
-  // Items go out one at a time, largest first; a thread claims its next
-  // item before it runs the current one, so that the kernel can ask memory
-  // for the next one's first tile meanwhile.
+  // Items go out one at a time, largest first. While plenty are left a
+  // thread claims its next item before it runs the current one, so that the
+  // kernel can ask memory for the next one's first tile meanwhile; near the
+  // end it does not, or a thread holding two of a step's few large items
+  // (forks grouped by KV head) leaves the other idle.
   const int64_t n = std::ssize(plan.items);
+  const int64_t plenty = 2 * omp_get_max_threads();
   std::atomic<int64_t> unclaimed{0};
+  const auto claim = [&] { return unclaimed.fetch_add(1, std::memory_order_relaxed); };
 #pragma omp parallel
   {
-    for (int64_t i = unclaimed.fetch_add(1, std::memory_order_relaxed); i < n;) {
-      const int64_t next = unclaimed.fetch_add(1, std::memory_order_relaxed);
+    for (int64_t i = claim(); i < n;) {
+      const int64_t next = n - unclaimed.load(std::memory_order_relaxed) >= plenty ? claim() : n;
       run(shape, plan.items[i], next < n ? &plan.items[next] : nullptr, q, k_cache, v_cache, out);
-      i = next;
+      i = next < n ? next : claim();
     }
   }
 }
