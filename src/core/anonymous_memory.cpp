@@ -7,6 +7,11 @@
 
 #include "core/units.h"
 
+// glibc before 2.35 lacks the name; kernels before 5.14 answer EINVAL.
+#ifndef MADV_POPULATE_WRITE
+#define MADV_POPULATE_WRITE 23
+#endif
+
 namespace llmbatch {
 
 AnonymousMemory::AnonymousMemory(size_t bytes, const std::string& what, ErrorContext context,

@@ -34,12 +34,12 @@ class AnonymousMemory {
   uint8_t* data() const { return data_; }  // 2 MiB-aligned; nullptr when empty
   size_t size() const { return size_; }
 
-  // Commits every page now (MADV_POPULATE_WRITE; where the kernel lacks it,
+  // Commits every page now (MADV_POPULATE_WRITE; on kernels before 5.14,
   // by writing a zero to each page): the time steps would otherwise spend
   // in first-touch faults — clearing a fresh 2 MiB page each — is paid once
   // here, and a machine short of memory fails here, before any work. Throws
-  // IoError (with `what`, context and hint as above) when the kernel cannot
-  // commit the pages.
+  // IoError (with `what`, context and hint as above) when the kernel refuses
+  // to commit the pages; the fallback's writes can only be OOM-killed.
   void populate(const std::string& what, ErrorContext context = {}, const std::string& hint = {});
 
  private:

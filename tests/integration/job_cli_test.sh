@@ -50,6 +50,7 @@ wait_first_segment() {  # wait_first_segment OUTPUT_DIR (30 s at most)
     compgen -G "$1/segments/seg-*.h5" > /dev/null && return
     sleep 0.05
   done
+  fail "no segment in $1 after 30 s"
 }
 "$bin" run "${common[@]}" --set "output.dir=$work/out" 2> "$work/run1.log" &
 pid=$!

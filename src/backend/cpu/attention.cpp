@@ -141,12 +141,12 @@ void run_plan(AttentionKernel kernel, const AttentionShape& shape, const Attenti
   // (forks grouped by KV head) leaves the other idle.
   const int64_t n = std::ssize(plan.items);
   const int64_t plenty = 2 * omp_get_max_threads();
-  std::atomic<int64_t> unclaimed{0};
-  const auto claim = [&] { return unclaimed.fetch_add(1, std::memory_order_relaxed); };
+  std::atomic<int64_t> next_index{0};  // the first item no thread has claimed
+  const auto claim = [&] { return next_index.fetch_add(1, std::memory_order_relaxed); };
 #pragma omp parallel
   {
     for (int64_t i = claim(); i < n;) {
-      const int64_t next = n - unclaimed.load(std::memory_order_relaxed) >= plenty ? claim() : n;
+      const int64_t next = n - next_index.load(std::memory_order_relaxed) >= plenty ? claim() : n;
       run(shape, plan.items[i], next < n ? &plan.items[next] : nullptr, q, k_cache, v_cache, out);
       i = next < n ? next : claim();
     }

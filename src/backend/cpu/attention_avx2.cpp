@@ -1,7 +1,7 @@
 // The AVX2 + FMA attention kernel, and its AVX-512 form (`wide`): the same
-// code with 16-lane score and value blocks, same bits. A work item's rows, (query token, query
-// head) of its pieces, visit key tiles (kAttentionTile positions aligned to
-// absolute positions). Per tile, the item's pieces whose block tables hold
+// code with 16-lane score and value blocks, same bits. A work item's rows,
+// (query token, query head) of its pieces, visit key tiles (kAttentionTile
+// positions aligned to absolute positions). Per tile, the item's pieces whose block tables hold
 // the same blocks for it form a cluster (one piece unless sequences share
 // blocks: forks, n > 1 samples, prefix-cache hits, or a prefill chunk's own
 // tokens), and per cluster and KV head:
@@ -60,7 +60,9 @@ namespace {
 
 constexpr int64_t kTile = kAttentionTile;
 constexpr int kRows = 6;        // rows of a score or value block: 12 accumulators of 16 registers
-constexpr int64_t kKeys = 16;   // keys of a score block: two vectors
+// Keys of an AVX2 score block (two vectors), and the unit a cluster's keys
+// round up to (wide score blocks take 16, 32 or 64).
+constexpr int64_t kKeys = 16;
 static_assert(kTile % kKeys == 0);
 
 // How many score_block calls score_rows (or, wide, score_rows_wide) makes.
@@ -446,7 +448,8 @@ LLMBATCH_AVX2 void softmax_step(float* s, int64_t visible, float* max, float* su
   *sum = *sum * rescale + hsum(total);
 }
 
-// softmax_step with 16 lanes, the same bits: the max is exact in any order,
+// softmax_step with 16 lanes, the same bits: the max is exact in any order
+// (unless a score is NaN, when the row's output is NaN on either path),
 // 2^x is exp2_avx2's operations on 16 lanes, and the tile's sum adds the
 // 8-key halves in softmax_step's order.
 LLMBATCH_AVX512 void softmax_step_wide(float* s, int64_t visible, float* max, float* sum, float* acc, int64_t hd) {
@@ -481,7 +484,7 @@ LLMBATCH_AVX512 void softmax_step_wide(float* s, int64_t visible, float* max, fl
 // Per-thread buffers, grown to the largest item seen; the float rows start
 // 64-byte aligned.
 struct Scratch {
-  std::vector<float> q, acc, scores;  // q (dim order), acc (split order): [heads][rows][hd]; scores: [kRows][kTile]
+  std::vector<float> q, acc, scores;  // q (dim order), acc (split order; wide: dim order): [heads][rows][hd]; scores: [kRows][kTile]
   std::vector<float> max, sum;        // [heads][rows]
   std::vector<int64_t> position;      // [rows]
   std::vector<int64_t> q_row;         // [rows]: where the item's first head reads the row's q, writes its output
@@ -505,6 +508,15 @@ struct Cluster {
   int64_t keys = 0;                    // keys scored: a multiple of kKeys, at least every row's visible count
   int64_t key_begin = 0;               // into TilePlan::keys and ::values: `keys` entries
 };
+
+// Appends the blocks of a tile's cluster (or piece) that the one before did
+// not hold at the same place: the blocks to prefetch, each once, where
+// forks share all but their last blocks.
+void append_new_blocks(std::span<const BlockId> previous, std::span<const BlockId> blocks, std::vector<BlockId>* out) {
+  for (size_t b = 0; b < blocks.size(); ++b) {
+    if (b >= previous.size() || previous[b] != blocks[b]) out->push_back(blocks[b]);
+  }
+}
 
 // One tile of an item, for its first KV head (another head's K and V runs
 // lie head_stride elements further on).
@@ -546,13 +558,13 @@ void plan_tile(const AttentionShape& s, const AttentionItem& item, std::span<con
     c.keys = (seen + kKeys - 1) / kKeys * kKeys;
     c.key_begin = std::ssize(plan->keys);
     // One table lookup per block; keys past the cluster's blocks are scored,
-    // never used: they repeat its last 16 or 8 keys, so that a load of 16 or
-    // 8 stays in a block (its last key where blocks do not hold whole
-    // vectors: those are gathered).
+    // never used: they repeat its last 8 keys (its last key where blocks do
+    // not hold whole vectors: those are gathered). Padding only happens
+    // for a block size below 16, which the wide form always gathers.
     for (int64_t j = 0; j < c.keys;) {
       const int64_t pos = tile_begin + j, block = pos / bs - first_block;
       if (block == std::ssize(cluster_blocks)) {
-        const int64_t back = bs % 16 == 0 ? 16 : bs % 8 == 0 ? 8 : 1;
+        const int64_t back = bs % 8 == 0 ? 8 : 1;
         for (; j < c.keys; ++j) {
           plan->keys.push_back(plan->keys[std::ssize(plan->keys) - back]);
           plan->values.push_back(plan->values[std::ssize(plan->values) - back]);
@@ -565,11 +577,7 @@ void plan_tile(const AttentionShape& s, const AttentionItem& item, std::span<con
         plan->values.push_back(v_cache + run + i * s.head_dim);
       }
     }
-    // The blocks to prefetch, once: forks' clusters share all but their own
-    // last blocks with the cluster before.
-    for (size_t b = 0; b < cluster_blocks.size(); ++b) {
-      if (b >= previous_blocks.size() || previous_blocks[b] != cluster_blocks[b]) plan->blocks.push_back(cluster_blocks[b]);
-    }
+    append_new_blocks(previous_blocks, cluster_blocks, &plan->blocks);
     previous_blocks = cluster_blocks;
     for (int64_t i = c.row_begin; i < c.row_end; i += kRows) {
       plan->score_blocks += score_blocks_of(std::min<int64_t>(kRows, c.row_end - i), c.keys, wide);
@@ -606,8 +614,8 @@ void plan_tile(const AttentionShape& s, const AttentionItem& item, std::span<con
 }
 
 // One cluster's keys of one KV head gathered into [hd][kTile], for a block
-// size that is not a multiple of 8, where 8 keys of a dim do not lie side by
-// side in the cache.
+// size that is not a multiple of keys_per_load (8, or 16 in the wide form),
+// where a load's keys of a dim do not lie side by side in the cache.
 template <typename T>
 void gather_keys(const T* const* keys, int64_t n, int64_t shift, int64_t bs, int64_t hd, T* dst) {
   for (int64_t j = 0; j < n; ++j) {
@@ -665,15 +673,14 @@ void first_tile_blocks(const AttentionItem& item, int64_t block_size, std::vecto
     const AttentionSequence& seq = *piece.sequence;
     const int64_t seen = std::min(kTile, seq.start_position + piece.token_end);
     const std::span<const BlockId> blocks = seq.block_table.first((seen + block_size - 1) / block_size);
-    for (size_t b = 0; b < blocks.size(); ++b) {
-      if (b >= previous.size() || previous[b] != blocks[b]) out->push_back(blocks[b]);
-    }
+    append_new_blocks(previous, blocks, out);
     previous = blocks;
   }
 }
 
 // An item's rows for each of its KV heads: q (scaled, dim order), the
-// output accumulator (T's load16 order) and the online-softmax state.
+// output accumulator (T's load16 order; dim order in the wide form) and the
+// online-softmax state.
 struct ItemRows {
   int64_t rows = 0, hd = 0;  // rows per KV head: (piece, token, query head of the group), in that order
   float *q = nullptr, *acc = nullptr, *max = nullptr, *sum = nullptr;

@@ -16,10 +16,13 @@
 // The kernel is chosen once per machine type (linear_kernel), so results
 // are reproducible per machine type:
 // - avx512-bf16 (BF16 weights on CPUs with AVX512_BF16): activations are
-//   rounded to bf16 and each step is one VDPBF16PS, acc += x[k]·w[k] +
-//   x[k+1]·w[k+1] in f32 — a bf16 × bf16 GEMM with f32 accumulation, the
-//   math of oneDNN's bf16 GEMM and of a bf16 model in PyTorch, at twice the
-//   f32 FMA rate; steps walk k pairs in order.
+//   rounded to bf16 and each step is one VDPBF16PS adding the pair's two
+//   products x[k]·w[k] and x[k+1]·w[k+1] to the f32 accumulator, steps
+//   walking k pairs in order — a bf16 × bf16 GEMM with f32 accumulation,
+//   the math of oneDNN's bf16 GEMM and of a bf16 model in PyTorch, at twice
+//   the f32 FMA rate. How the instruction rounds inside a step is the CPU's
+//   (Intel documents the k+1 product first, subnormals as zero), so these
+//   bits belong to a CPU family, not just to the feature flag.
 // - avx2+fma: f32 activations, acc = fma(x[k], w[k], acc) in k order.
 // - portable: the same order, acc + x[k] * w[k] with two roundings.
 #pragma once

@@ -1,8 +1,5 @@
 #include "backend/cpu/rmsnorm.h"
 
-
-#include <algorithm>
-
 #include "backend/cpu/cpu_features.h"
 #include "backend/cpu/linear.h"
 #include "backend/cpu/simd.h"

@@ -582,13 +582,15 @@ TEST(AttentionKernelTest, OnePlanServesEveryLayer) {
     paged_attention(shape_of(p), plan, q.data(), layer->k, layer->v, planned.data());
     paged_attention(attention_kernel(shape_of(p)), shape_of(p), calls, q.data(), layer->k, layer->v, direct.data());
     EXPECT_EQ(std::memcmp(planned.data(), direct.data(), q.size() * sizeof(float)), 0);
-    // A plan runs on any kernel: the portable one's own bits.
-    std::vector<float> portable_planned(q.size()), portable_direct(q.size());
-    paged_attention(AttentionKernel::Portable, shape_of(p), plan, q.data(), layer->k, layer->v,
-                    portable_planned.data());
-    paged_attention(AttentionKernel::Portable, shape_of(p), calls, q.data(), layer->k, layer->v,
-                    portable_direct.data());
-    EXPECT_EQ(std::memcmp(portable_planned.data(), portable_direct.data(), q.size() * sizeof(float)), 0);
+    // A plan runs on any kernel the CPU has, to that kernel's own bits.
+    for (const auto kernel : {AttentionKernel::Portable, AttentionKernel::Avx2, AttentionKernel::Avx512}) {
+      if (!kernel_runs(kernel, p)) continue;
+      std::vector<float> kernel_planned(q.size()), kernel_direct(q.size());
+      paged_attention(kernel, shape_of(p), plan, q.data(), layer->k, layer->v, kernel_planned.data());
+      paged_attention(kernel, shape_of(p), calls, q.data(), layer->k, layer->v, kernel_direct.data());
+      EXPECT_EQ(std::memcmp(kernel_planned.data(), kernel_direct.data(), q.size() * sizeof(float)), 0)
+          << attention_kernel_name(kernel);
+    }
   }
 }
 
@@ -604,6 +606,27 @@ TEST(AttentionKernelTest, PicksTheWidestKernelTheCpuAndShapeAllow) {
   EXPECT_STREQ(attention_kernel_name(AttentionKernel::Portable), "portable");
   EXPECT_STREQ(attention_kernel_name(AttentionKernel::Avx2), "avx2+fma");
   EXPECT_STREQ(attention_kernel_name(AttentionKernel::Avx512), "avx512");
+}
+
+// A vector kernel asked for a shape it cannot run (head_dim 24, f16 KV) is
+// refused, on any CPU, with both entry points.
+TEST(AttentionKernelTest, VectorKernelsRefuseShapesTheyCannotRun) {
+  for (const Problem& p : {Problem{8, 2, 24, 16, DType::BF16}, Problem{4, 2, 16, 16, DType::F16}}) {
+    std::mt19937 rng(5);
+    Cache cache(p, 4, rng);
+    const PagedSequence s = cache.add(p, 20, rng);
+    const std::vector<float> q = random_q(20 * p.heads * p.head_dim, 6);
+    std::vector<float> out(q.size());
+    const AttentionSequence call{0, 20, 0, s.table};
+    const AttentionPlan plan = plan_attention(shape_of(p), {&call, 1}, 2);
+    for (const auto kernel : {AttentionKernel::Avx2, AttentionKernel::Avx512}) {
+      EXPECT_THROW(paged_attention(kernel, shape_of(p), {&call, 1}, q.data(), cache.k, cache.v, out.data()),
+                   InternalError)
+          << attention_kernel_name(kernel) << " " << problem_name(p);
+      EXPECT_THROW(paged_attention(kernel, shape_of(p), plan, q.data(), cache.k, cache.v, out.data()), InternalError)
+          << attention_kernel_name(kernel) << " " << problem_name(p);
+    }
+  }
 }
 
 TEST(AttentionKernelTest, Avx2OnAnUnsupportedShapeIsAnInternalError) {

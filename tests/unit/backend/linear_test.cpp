@@ -79,34 +79,35 @@ TEST(LinearInvarianceTest, RowBitsIndependentOfBatch) {
     for (const auto& [in, out] : shapes) {
       if (storage == DType::F32 && in * out > 576 * 3072) continue;  // keep the test short
       for (LinearKernel kernel : kernels_for(storage)) {
-      if (kernel == LinearKernel::Portable) continue;  // slow; its order is checked below
-      const auto w = to_bf16(random_floats(in * out, 0.05f, 3));
-      HugePageArena arena("test weights");
-      const Linear linear(arena, w.data(), DType::BF16, out, in, storage, kernel);
-      const int64_t max_rows = batch_sizes.back();
-      const auto x = random_floats(max_rows * in, 1.0f, 4);
-      std::vector<float> alone(out), y(max_rows * out);
-      linear.forward(x.data(), 1, alone.data());
-      for (int64_t m : batch_sizes) {
-        // The probe (row 0 of x) at position m / 2 of a batch of m others.
-        std::vector<float> batch = random_floats(m * in, 1.0f, 5 + m);
-        const int64_t at = m / 2;
-        std::copy_n(x.begin(), in, batch.begin() + at * in);
-        linear.forward(batch.data(), m, y.data());
-        ASSERT_EQ(0, std::memcmp(alone.data(), y.data() + at * out, out * sizeof(float)))
-            << "M=" << m << " shape " << in << "x" << out << " " << dtype_name(storage) << " "
-            << linear_kernel_name(kernel);
-      }
+        if (kernel == LinearKernel::Portable) continue;  // slow; its order is checked below
+        const auto w = to_bf16(random_floats(in * out, 0.05f, 3));
+        HugePageArena arena("test weights");
+        const Linear linear(arena, w.data(), DType::BF16, out, in, storage, kernel);
+        const int64_t max_rows = batch_sizes.back();
+        const auto x = random_floats(max_rows * in, 1.0f, 4);
+        std::vector<float> alone(out), y(max_rows * out);
+        linear.forward(x.data(), 1, alone.data());
+        for (int64_t m : batch_sizes) {
+          // The probe (row 0 of x) at position m / 2 of a batch of m others.
+          std::vector<float> batch = random_floats(m * in, 1.0f, 5 + m);
+          const int64_t at = m / 2;
+          std::copy_n(x.begin(), in, batch.begin() + at * in);
+          linear.forward(batch.data(), m, y.data());
+          ASSERT_EQ(0, std::memcmp(alone.data(), y.data() + at * out, out * sizeof(float)))
+              << "M=" << m << " shape " << in << "x" << out << " " << dtype_name(storage) << " "
+              << linear_kernel_name(kernel);
+        }
       }
     }
   }
 }
 
-// One VDPBF16PS step on one lane: acc + x0·w0 + x1·w1 as the CPU rounds it.
-__attribute__((target("avx512f,avx512bf16,avx512vl"))) float dot_pair_bf16(float acc, uint32_t x, uint32_t w) {
-  const __m128 r = _mm_dpbf16_ps(_mm_set_ss(acc), (__m128bh)_mm_cvtsi32_si128(static_cast<int>(x)),
-                                 (__m128bh)_mm_cvtsi32_si128(static_cast<int>(w)));
-  return _mm_cvtss_f32(r);
+// One VDPBF16PS step (lane 0 of the 512-bit form the kernel uses): acc +
+// x0·w0 + x1·w1 as the CPU rounds it.
+__attribute__((target("avx512f,avx512bf16"))) float dot_pair_bf16(float acc, uint32_t x, uint32_t w) {
+  const __m512 r = _mm512_dpbf16_ps(_mm512_set1_ps(acc), (__m512bh)_mm512_set1_epi32(static_cast<int>(x)),
+                                    (__m512bh)_mm512_set1_epi32(static_cast<int>(w)));
+  return _mm512_cvtss_f32(r);
 }
 
 // Output (r, o) written out as its kernel's chain in scalar code.
