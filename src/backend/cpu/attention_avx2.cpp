@@ -817,7 +817,12 @@ LLMBATCH_AVX2 void attend(const AttentionShape& s, const AttentionItem& item, co
     for (int64_t r = 0; r < n_rows; ++r) {
       const float inv = 1.0f / rows.sum[rows.at(h, r)];
       float* dst = out + w.q_row[r] + h * group * hd;
-      for (int64_t d = 0; d < hd; ++d) dst[d] = rows.acc_of(h, r)[wide ? d : lane_of<T>(d)] * inv;
+      const float* acc = rows.acc_of(h, r);
+      if (wide || std::is_same_v<T, float>) {  // acc in dim order: one vector loop
+        for (int64_t d = 0; d < hd; ++d) dst[d] = acc[d] * inv;
+      } else {
+        for (int64_t d = 0; d < hd; ++d) dst[d] = acc[lane_of<T>(d)] * inv;
+      }
     }
   }
 }

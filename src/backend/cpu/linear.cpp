@@ -85,17 +85,22 @@ __attribute__((target("avx512f"))) void row_to_bf16_pairs(const float* row, int6
 
 // The same for the BF16 kernel: [in/2][rows] pairs (x[k], x[k+1]) of bf16,
 // an odd last k paired with 0. Rows are converted four at a time and
-// transposed in 4 x 4 blocks of pairs (one 16-byte store per pair and four
-// rows, where a scalar loop stored 4 bytes at a time).
+// transposed in 4 x 4 blocks of pairs: one 16-byte store per pair and four
+// rows (masked to the rows that exist in the last group), where a scalar
+// loop stored 4 bytes at a time.
 __attribute__((target("avx512f"))) void pack_rows_bf16(const float* x, int64_t in, int rows, uint32_t* packed) {
   const int64_t pairs = (in + 1) / 2, padded = (pairs + 7) / 8 * 8;
   thread_local std::vector<uint32_t> row_pairs;
   row_pairs.resize(4 * padded);
-  uint32_t* const tmp[4] = {row_pairs.data(), row_pairs.data() + padded, row_pairs.data() + 2 * padded,
-                            row_pairs.data() + 3 * padded};
-  int r = 0;
-  for (; r + 4 <= rows; r += 4) {
-    for (int i = 0; i < 4; ++i) row_to_bf16_pairs(x + (r + i) * in, in, tmp[i]);
+  for (int r = 0; r < rows; r += 4) {
+    const int n = std::min(4, rows - r);
+    const uint32_t* tmp[4];
+    for (int i = 0; i < 4; ++i) {
+      uint32_t* row = row_pairs.data() + std::min(i, n - 1) * padded;  // a missing row repeats the last
+      if (i < n) row_to_bf16_pairs(x + (r + i) * in, in, row);
+      tmp[i] = row;
+    }
+    const __m128i live = _mm_cmpgt_epi32(_mm_set1_epi32(n), _mm_setr_epi32(0, 1, 2, 3));
     for (int64_t p = 0; p < pairs; p += 4) {
       const auto load = [&](int i) { return _mm_loadu_si128(reinterpret_cast<const __m128i*>(tmp[i] + p)); };
       const __m128i a = load(0), b = load(1), c = load(2), d = load(3);
@@ -104,13 +109,14 @@ __attribute__((target("avx512f"))) void pack_rows_bf16(const float* x, int64_t i
       const __m128i column[4] = {_mm_unpacklo_epi64(ab_low, cd_low), _mm_unpackhi_epi64(ab_low, cd_low),
                                  _mm_unpacklo_epi64(ab_high, cd_high), _mm_unpackhi_epi64(ab_high, cd_high)};
       for (int64_t i = 0; i < 4 && p + i < pairs; ++i) {
-        _mm_storeu_si128(reinterpret_cast<__m128i*>(packed + (p + i) * rows + r), column[i]);
+        auto* dst = reinterpret_cast<int*>(packed + (p + i) * rows + r);
+        if (n == 4) {
+          _mm_storeu_si128(reinterpret_cast<__m128i*>(dst), column[i]);
+        } else {
+          _mm_maskstore_epi32(dst, live, column[i]);
+        }
       }
     }
-  }
-  for (; r < rows; ++r) {
-    row_to_bf16_pairs(x + r * in, in, tmp[0]);
-    for (int64_t p = 0; p < pairs; ++p) packed[p * rows + r] = tmp[0][p];
   }
 }
 
