@@ -1,10 +1,10 @@
 // The AVX2 + FMA attention kernel, and its AVX-512 form (`wide`): the same
 // code with 16-lane score and value blocks, same bits. A work item's rows,
 // (query token, query head) of its pieces, visit key tiles (kAttentionTile
-// positions aligned to absolute positions). Per tile, the item's pieces whose block tables hold
-// the same blocks for it form a cluster (one piece unless sequences share
-// blocks: forks, n > 1 samples, prefix-cache hits, or a prefill chunk's own
-// tokens), and per cluster and KV head:
+// positions aligned to absolute positions). Per tile, the item's pieces
+// whose block tables hold the same blocks for it form a cluster (one piece
+// unless sequences share blocks: forks, n > 1 samples, prefix-cache hits,
+// or a prefill chunk's own tokens), and per cluster and KV head:
 //   scores  s[r][j] = q_r · k_j, one FMA chain over the dims per score with
 //           8 keys to a vector (the cache keeps K dim by dim), up to 6 rows ×
 //           16 keys at a time (3 rows × 32 for fewer rows), straight from
@@ -412,6 +412,19 @@ LLMBATCH_AVX512 void values_of_rows_wide(int64_t n, const float* const* p, const
   }
 }
 
+// The running max of a row meets a tile's max: where the tile's is larger
+// it becomes the running max and the accumulator is rescaled by
+// 2^(old - new) (0 on the first tile). Returns the factor for the running
+// sum, 1 where the max stays. Elementwise, so both softmax widths share it.
+LLMBATCH_AVX2 float raise_max(float tile_max, float* max, float* acc, int64_t hd) {
+  if (!(tile_max > *max)) return 1.0f;
+  const float rescale = _mm256_cvtss_f32(exp2_avx2(_mm256_set1_ps(*max - tile_max)));
+  *max = tile_max;
+  const __m256 r = _mm256_set1_ps(rescale);
+  for (int64_t d = 0; d < hd; d += 8) _mm256_store_ps(acc + d, _mm256_mul_ps(r, _mm256_load_ps(acc + d)));
+  return rescale;
+}
+
 // Online-softmax step of one row over one tile: s: the row's kTile scores
 // (log2 units), of which the first `visible` count; turns them into the
 // weights p_j and rescales the row's running sum and accumulator when the
@@ -430,14 +443,7 @@ LLMBATCH_AVX2 void softmax_step(float* s, int64_t visible, float* max, float* su
     }
     m = _mm256_max_ps(m, v[i]);
   }
-  const float tile_max = hmax(m);
-  float rescale = 1.0f;
-  if (tile_max > *max) {
-    rescale = _mm256_cvtss_f32(exp2_avx2(_mm256_set1_ps(*max - tile_max)));  // 0 on the first tile
-    *max = tile_max;
-    const __m256 r = _mm256_set1_ps(rescale);
-    for (int64_t d = 0; d < hd; d += 8) _mm256_store_ps(acc + d, _mm256_mul_ps(r, _mm256_load_ps(acc + d)));
-  }
+  const float rescale = raise_max(hmax(m), max, acc, hd);
   const __m256 shift = _mm256_set1_ps(*max);
   __m256 total = _mm256_setzero_ps();
   for (int i = 0; i < kVectors; ++i) {
@@ -462,14 +468,7 @@ LLMBATCH_AVX512 void softmax_step_wide(float* s, int64_t visible, float* max, fl
     v[i] = _mm512_mask_load_ps(neg_inf, static_cast<__mmask16>((1u << seen) - 1), s + 16 * i);
     m = _mm512_max_ps(m, v[i]);
   }
-  const float tile_max = _mm512_reduce_max_ps(m);
-  float rescale = 1.0f;
-  if (tile_max > *max) {
-    rescale = _mm256_cvtss_f32(exp2_avx2(_mm256_set1_ps(*max - tile_max)));  // 0 on the first tile
-    *max = tile_max;
-    const __m512 r = _mm512_set1_ps(rescale);
-    for (int64_t d = 0; d < hd; d += 16) _mm512_store_ps(acc + d, _mm512_mul_ps(r, _mm512_load_ps(acc + d)));
-  }
+  const float rescale = raise_max(_mm512_reduce_max_ps(m), max, acc, hd);
   const __m512 shift = _mm512_set1_ps(*max);
   __m256 total = _mm256_setzero_ps();
   for (int i = 0; i < kVectors; ++i) {
@@ -484,7 +483,9 @@ LLMBATCH_AVX512 void softmax_step_wide(float* s, int64_t visible, float* max, fl
 // Per-thread buffers, grown to the largest item seen; the float rows start
 // 64-byte aligned.
 struct Scratch {
-  std::vector<float> q, acc, scores;  // q (dim order), acc (split order; wide: dim order): [heads][rows][hd]; scores: [kRows][kTile]
+  // q (dim order), acc (split order; wide: dim order): [heads][rows][hd];
+  // scores: [kRows][kTile]
+  std::vector<float> q, acc, scores;
   std::vector<float> max, sum;        // [heads][rows]
   std::vector<int64_t> position;      // [rows]
   std::vector<int64_t> q_row;         // [rows]: where the item's first head reads the row's q, writes its output

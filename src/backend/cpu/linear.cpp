@@ -30,10 +30,10 @@ int tile_rows(LinearKernel kernel) { return kernel == LinearKernel::Avx512Bf16 ?
 
 // Tile t of a block of n rows cut into tiles of at most `most` rows:
 // ceil(n / most) tiles of as equal a size as possible: 7 rows as 4 + 3
-// rather than 6 + 1 (6-row tiles), 13 as 7 + 6 rather than 12 + 1 (12-row). A tile of R rows keeps only a few FMA chains when R
-// is small, too few to hide the FMA's latency, so a 1-row tail costs more
-// than its share; even tiles made decode steps of 7 and 13 rows 0-7%
-// faster (docs/PERFORMANCE.md).
+// rather than 6 + 1 (6-row tiles), 13 as 7 + 6 rather than 12 + 1 (12-row).
+// A tile of R rows keeps only a few FMA chains when R is small, too few to
+// hide the FMA's latency, so a 1-row tail costs more than its share; even
+// tiles made decode steps of 7 and 13 rows 0-7% faster (docs/PERFORMANCE.md).
 struct TileSpan {
   int64_t first;
   int rows;
