@@ -597,10 +597,10 @@ TEST(AttentionKernelTest, OnePlanServesEveryLayer) {
 TEST(AttentionKernelTest, PicksTheWidestKernelTheCpuAndShapeAllow) {
   const bool cpu = __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma");
   const bool wide = cpu && __builtin_cpu_supports("avx512f");
-  const auto avx2_if_cpu = wide ? AttentionKernel::Avx512 : cpu ? AttentionKernel::Avx2 : AttentionKernel::Portable;
-  EXPECT_EQ(attention_kernel({9, 3, 64, 16, DType::BF16}), avx2_if_cpu);
-  EXPECT_EQ(attention_kernel({32, 8, 128, 16, DType::F32}), avx2_if_cpu);
-  EXPECT_EQ(attention_kernel({6, 2, 80, 1, DType::BF16}), avx2_if_cpu);
+  const auto widest = wide ? AttentionKernel::Avx512 : cpu ? AttentionKernel::Avx2 : AttentionKernel::Portable;
+  EXPECT_EQ(attention_kernel({9, 3, 64, 16, DType::BF16}), widest);
+  EXPECT_EQ(attention_kernel({32, 8, 128, 16, DType::F32}), widest);
+  EXPECT_EQ(attention_kernel({6, 2, 80, 1, DType::BF16}), widest);
   EXPECT_EQ(attention_kernel({8, 2, 24, 16, DType::BF16}), AttentionKernel::Portable);
   EXPECT_EQ(attention_kernel({4, 2, 64, 16, DType::F16}), AttentionKernel::Portable);
   EXPECT_STREQ(attention_kernel_name(AttentionKernel::Portable), "portable");
