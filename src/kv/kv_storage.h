@@ -1,36 +1,41 @@
 // K and V arrays for a host backend, addressed by the block ids KvCache
 // hands out. Per layer, one array
 //   [num_blocks, 2 (K, V), num_kv_heads, run]   in layout.dtype (BF16 or F32),
-// a block's K and then its V, each head-major, where one KV head's run of a
-// block is [head_dim, block_size] for K (the block's keys side by side, dim
-// by dim) and [block_size, head_dim] for V (one row per token). So one KV
-// head's K or V of a block is one contiguous run, a block's heads follow one
-// another, and its V follows its K: attention reads a block's K and V for
-// every head as one 12 KiB run (smollm135m) instead of scattered 2 KiB
-// runs, which read at a third of the bandwidth (docs/backend.md,
-// bench_kv_read). K is kept dim by dim so that attention computes scores as
-// FMA chains over the dims with 8 keys to a vector, straight from the cache:
-// no transposition for one sequence, and a GEMM's shape for many query rows
-// sharing a block (docs/backend.md). kv_head_run(), k_element() and v_row()
-// are the one place that spells the layout out; k_data() and v_data() are
-// the layer's array and the same array one half block on, so a
-// kv_head_run() offset serves both. A device backend keeps its own storage
-// with the same addressing and the same bookkeeping.
+// a block's K and then its V, each head-major. One KV head's run of a block
+// is kept in 32-bit words, W = kv_word_values(dtype) values to a word (2
+// bf16, 1 f32):
+//   K  [head_dim / W, block_size, W]: the block's keys side by side, word by
+//      word, a word holding W consecutive dims of one key;
+//   V  [block_size / P, head_dim, P], P = min(W, block_size): one row per P
+//      tokens, a word holding the value of one dim for P consecutive tokens.
+// So one KV head's K or V of a block is one contiguous run, a block's heads
+// follow one another, and its V follows its K: attention reads a block's K
+// and V for every head as one 12 KiB run (smollm135m) instead of scattered
+// 2 KiB runs, which read at a third of the bandwidth (docs/backend.md,
+// bench_kv_read). The words are what a bf16 dot product instruction
+// (VDPBF16PS: per 32-bit lane, a pair of products) takes straight from the
+// cache: q·K with 16 keys to a vector pairs dims, P·V with 16 dims to a
+// vector pairs tokens. f32 kernels read a word's halves as two vectors, so
+// the layout costs them nothing (docs/backend.md). kv_head_run(),
+// k_element() and v_element() are the one place that spells the layout
+// out; k_data() and v_data() are the layer's array and the same array one
+// half block on, so a kv_head_run() offset serves both. A device backend
+// keeps its own storage with the same addressing and the same bookkeeping.
 //
 // Memory: one AnonymousMemory mapping (huge pages), zero-filled and
-// committed page by page as it is first written (a 4 GiB cache costs
-// nothing until used; with huge pages a page is 2 MiB, so the first write
-// into a layer's array commits up to 2 MiB around it). Every layer's array
-// starts 64-byte aligned; a K or V block is 64-byte aligned when
-// block_bytes() is a multiple of 64 (any head_dim that is a multiple of
-// 32). Slots no sequence has written read as zeros. Not thread-safe for
-// concurrent copy_block() on the same blocks.
+// committed at creation. Every layer's array starts 64-byte aligned, and 64
+// readable bytes follow the last one (vector loads may read one value past
+// a run's end); a K or V block is 64-byte aligned when block_bytes() is a
+// multiple of 64 (any head_dim that is a multiple of 32). Slots no
+// sequence has written read as zeros. Not thread-safe for concurrent
+// copy_block() on the same blocks.
 #pragma once
 
 #include <cstddef>
 #include <cstdint>
 
 #include "core/anonymous_memory.h"
+#include "core/dtype.h"
 #include "kv/kv_config.h"
 #include "kv/kv_types.h"
 
@@ -43,18 +48,31 @@ constexpr int64_t kv_head_run(int64_t block, int64_t block_size, int64_t num_kv_
   return (block * 2 * num_kv_heads + kv_head) * block_size * head_dim;
 }
 
-// Dim `d` of `kv_head`'s key for the token in cache slot `slot` (kv_slot()),
-// from k_data(): one block's keys of a dim are block_size consecutive values.
-constexpr int64_t k_element(int64_t slot, int64_t block_size, int64_t num_kv_heads, int64_t head_dim, int64_t kv_head,
-                            int64_t d) {
-  return kv_head_run(slot / block_size, block_size, num_kv_heads, head_dim, kv_head) + d * block_size +
-         slot % block_size;
+// Values of a KV dtype to a 32-bit word of the layout: 2 for bf16, 1 for f32.
+constexpr int64_t kv_word_values(DType dtype) { return dtype == DType::BF16 ? 2 : 1; }
+
+// Consecutive tokens whose values of a dim share a word: W, or 1 in a block
+// of one token.
+constexpr int64_t v_tokens_per_word(int64_t block_size, int64_t word_values) {
+  return block_size < word_values ? block_size : word_values;
 }
 
-// First element of `kv_head`'s value row (head_dim consecutive values) for
-// the token in cache slot `slot`, from v_data().
-constexpr int64_t v_row(int64_t slot, int64_t block_size, int64_t num_kv_heads, int64_t head_dim, int64_t kv_head) {
-  return kv_head_run(slot / block_size, block_size, num_kv_heads, head_dim, kv_head) + slot % block_size * head_dim;
+// Dim `d` of `kv_head`'s key for the token in cache slot `slot` (kv_slot()),
+// from k_data(), with `word_values` values to a word.
+constexpr int64_t k_element(int64_t slot, int64_t block_size, int64_t num_kv_heads, int64_t head_dim, int64_t kv_head,
+                            int64_t d, int64_t word_values) {
+  return kv_head_run(slot / block_size, block_size, num_kv_heads, head_dim, kv_head) +
+         (d / word_values * block_size + slot % block_size) * word_values + d % word_values;
+}
+
+// Dim `d` of `kv_head`'s value for the token in cache slot `slot`, from
+// v_data(), with `word_values` values to a word: a token's dims lie
+// v_tokens_per_word() values apart.
+constexpr int64_t v_element(int64_t slot, int64_t block_size, int64_t num_kv_heads, int64_t head_dim, int64_t kv_head,
+                            int64_t d, int64_t word_values) {
+  const int64_t p = v_tokens_per_word(block_size, word_values), i = slot % block_size;
+  return kv_head_run(slot / block_size, block_size, num_kv_heads, head_dim, kv_head) + (i / p * head_dim + d) * p +
+         i % p;
 }
 
 class KvStorage {
@@ -72,15 +90,14 @@ class KvStorage {
   size_t block_bytes() const { return block_bytes_; }
   size_t total_bytes() const { return total_bytes_; }
 
-  // Where kv_head_run(), k_element() and v_row() offsets start in a layer's
+  // Where kv_head_run(), k_element() and v_element() offsets start in a layer's
   // array: K from k_data(), V from v_data() (block_bytes() further on).
   void* k_data(int64_t layer) { return array(layer); }
   void* v_data(int64_t layer) { return array(layer) + block_bytes_; }
   const void* k_data(int64_t layer) const { return array(layer); }
   const void* v_data(int64_t layer) const { return array(layer) + block_bytes_; }
 
-  // One block of a layer's K ([num_kv_heads, head_dim, block_size]) or V
-  // ([num_kv_heads, block_size, head_dim]).
+  // One block of a layer's K or V: num_kv_heads runs laid out as above.
   void* k_block(int64_t layer, BlockId block) { return block_in(layer, block); }
   void* v_block(int64_t layer, BlockId block) { return block_in(layer, block) + block_bytes_; }
   const void* k_block(int64_t layer, BlockId block) const { return block_in(layer, block); }

@@ -13,8 +13,9 @@
 //                   [--shared | --forked] [--threads 2] [--steps 20]
 //
 // Prints the best and the mean step time and the rate at which the step
-// reads K and V, for each vector kernel the CPU runs (AVX2, and AVX-512
-// where the CPU has it), their steps alternated, and their ratio.
+// reads K and V, for each vector kernel the CPU runs (AVX2, AVX-512 and
+// AVX-512 BF16 where the CPU has them), their steps alternated, and the
+// first one's time over each other's.
 #include <algorithm>
 #include <chrono>
 #include <cstdio>
@@ -26,7 +27,6 @@
 
 #include "backend/backend.h"
 #include "backend/cpu/attention.h"
-#include "backend/cpu/attention_kernels.h"
 #include "backend/cpu/linear.h"
 #include "core/dtype.h"
 #include "kv/kv_storage.h"
@@ -88,8 +88,8 @@ int main(int argc, char** argv) {
   int64_t evicted = 0;  // read, not written: no write-backs of the evicting lines during the timed step
 
   std::vector<AttentionKernel> kernels;
-  for (const AttentionKernel k : {AttentionKernel::Avx2, AttentionKernel::Avx512}) {
-    if (k == AttentionKernel::Avx2 ? attend_avx2_supports(shape) : attend_avx512_supports(shape)) kernels.push_back(k);
+  for (const AttentionKernel k : {AttentionKernel::Avx2, AttentionKernel::Avx512, AttentionKernel::Avx512Bf16}) {
+    if (attention_kernel_supported(k, shape)) kernels.push_back(k);
   }
   if (kernels.empty()) kernels.push_back(AttentionKernel::Portable);
   std::vector<double> best(kernels.size(), 1e30), total(kernels.size(), 0);
@@ -117,6 +117,9 @@ int main(int argc, char** argv) {
                 shared ? "shared" : forked ? "forked" : "own", threads, attention_kernel_name(kernels[k]),
                 best[k] * 1e3, total[k] / steps * 1e3, kv_bytes / 1e6, kv_bytes / best[k] / 1e9);
   }
-  if (kernels.size() == 2) std::printf("avx2 / avx512: best x%.2f, mean x%.2f\n", best[0] / best[1], total[0] / total[1]);
+  for (size_t k = 1; k < kernels.size(); ++k) {
+    std::printf("%s / %s: best x%.2f, mean x%.2f\n", attention_kernel_name(kernels[0]), attention_kernel_name(kernels[k]),
+                best[0] / best[k], total[0] / total[k]);
+  }
   return evicted == -1 ? 1 : 0;  // keeps the eviction reads live
 }

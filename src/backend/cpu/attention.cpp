@@ -7,6 +7,7 @@
 #include <algorithm>
 #include <atomic>
 #include <functional>
+#include <string>
 #include <vector>
 
 #include "backend/cpu/attention_kernels.h"
@@ -104,9 +105,21 @@ int64_t attention_schedule_length(std::vector<int64_t> costs, int threads) {
   return *std::max_element(load.begin(), load.end());
 }
 
+bool attention_kernel_supported(AttentionKernel kernel, const AttentionShape& shape) {
+  switch (kernel) {
+    case AttentionKernel::Portable: return true;
+    case AttentionKernel::Avx2: return attend_avx2_supports(shape);
+    case AttentionKernel::Avx512: return attend_avx512_supports(shape);
+    case AttentionKernel::Avx512Bf16: return attend_avx512_bf16_supports(shape);
+  }
+  return false;
+}
+
 AttentionKernel attention_kernel(const AttentionShape& shape) {
-  if (attend_avx512_supports(shape)) return AttentionKernel::Avx512;
-  return attend_avx2_supports(shape) ? AttentionKernel::Avx2 : AttentionKernel::Portable;
+  for (const auto kernel : {AttentionKernel::Avx512Bf16, AttentionKernel::Avx512, AttentionKernel::Avx2}) {
+    if (attention_kernel_supported(kernel, shape)) return kernel;
+  }
+  return AttentionKernel::Portable;
 }
 
 const char* attention_kernel_name(AttentionKernel kernel) {
@@ -114,6 +127,7 @@ const char* attention_kernel_name(AttentionKernel kernel) {
     case AttentionKernel::Portable: return "portable";
     case AttentionKernel::Avx2: return "avx2+fma";
     case AttentionKernel::Avx512: return "avx512";
+    case AttentionKernel::Avx512Bf16: return "avx512-bf16";
   }
   return "?";
 }
@@ -122,14 +136,13 @@ namespace {
 
 void run_plan(AttentionKernel kernel, const AttentionShape& shape, const AttentionPlan& plan, const float* q,
               const void* k_cache, const void* v_cache, float* out) {
+  LLMBATCH_CHECK(attention_kernel_supported(kernel, shape),
+                 std::string("the ") + attention_kernel_name(kernel) + " attention kernel does not support this CPU or shape");
   const auto run = [&] {
     switch (kernel) {
-      case AttentionKernel::Avx2:
-        LLMBATCH_CHECK(attend_avx2_supports(shape), "the avx2 attention kernel does not support this CPU or shape");
-        return attend_avx2;
-      case AttentionKernel::Avx512:
-        LLMBATCH_CHECK(attend_avx512_supports(shape), "the avx512 attention kernel does not support this CPU or shape");
-        return attend_avx512;
+      case AttentionKernel::Avx2: return attend_avx2;
+      case AttentionKernel::Avx512: return attend_avx512;
+      case AttentionKernel::Avx512Bf16: return attend_avx512_bf16;
       case AttentionKernel::Portable: break;
     }
     return attend_portable;

@@ -92,15 +92,19 @@ AttentionPlan plan_attention(const AttentionShape& shape, std::span<const Attent
 int64_t attention_schedule_length(std::vector<int64_t> costs, int threads);
 
 // The implementations (attention_kernels.h). Each is batch-invariant; the
-// portable one rounds differently from the others (Avx512 gives Avx2's
-// bits), so one machine must always use the same one: attention_kernel
-// picks by the CPU and the shape alone.
-enum class AttentionKernel { Portable, Avx2, Avx512 };
+// portable one rounds differently from the vector ones (Avx512 gives Avx2's
+// bits), and Avx512Bf16 rounds q and the softmax weights to bf16 for its
+// dot products, so one machine must always use the same one:
+// attention_kernel picks by the CPU and the shape alone.
+enum class AttentionKernel { Portable, Avx2, Avx512, Avx512Bf16 };
 
 // Avx2 where the CPU has AVX2 and FMA, head_dim is a multiple of 16 and the
-// KV cache is bf16 or f32, Avx512 there if the CPU also has AVX-512F; else
-// Portable.
+// KV cache is bf16 or f32; Avx512 there if the CPU also has AVX-512F, and
+// Avx512Bf16 if it also has AVX512_BF16 and the KV cache is bf16 (an f32
+// cache keeps f32 arithmetic); else Portable.
 AttentionKernel attention_kernel(const AttentionShape& shape);
+// Whether `kernel` runs `shape` on this CPU (Portable always does).
+bool attention_kernel_supported(AttentionKernel kernel, const AttentionShape& shape);
 const char* attention_kernel_name(AttentionKernel kernel);
 
 // q, out: [rows, num_heads * head_dim] f32. k_cache, v_cache: where one

@@ -6,7 +6,7 @@
 // unless sequences share blocks: forks, n > 1 samples, prefix-cache hits,
 // or a prefill chunk's own tokens), and per cluster and KV head:
 //   scores  s[r][j] = q_r · k_j, one FMA chain over the dims per score with
-//           8 keys to a vector (the cache keeps K dim by dim), up to 6 rows ×
+//           8 keys to a vector (the cache keeps keys side by side), up to 6 rows ×
 //           16 keys at a time (3 rows × 32 for fewer rows), straight from
 //           the cache (a tile gathered first where a block size is not a
 //           multiple of 8): a cluster's rows share the loads like a GEMM's;
@@ -19,14 +19,12 @@
 // value dim an FMA chain over the keys in order, and the softmax sums a tile
 // lane-wise by its position in the tile.
 //
-// bf16 value rows are widened in registers in "split" order: one 32-byte
-// load of 16 values, the even dims shifted into one vector and the odd dims
-// masked into another. The accumulators are kept in the same order and put
-// back in dim order at the end.
+// K and V are read straight from the cache's 32-bit words (kv_storage.h):
+// a bf16 word's two dims (K) or two tokens (V) become two f32 vectors by a
+// shift and a mask, in dim order; f32 words are plain values.
 //
 // The wide form scores 16 keys to a zmm (rows × up to 64 keys per block) and
-// accumulates values 16 dims to a zmm in dim order (bf16 zero-extended and
-// shifted). Every score and value dim is still the same FMA chain in the
+// accumulates values 16 dims to a zmm. Every score and value dim is still the same FMA chain in the
 // same order, and the softmax is shared, so both forms give the same bits;
 // the wide one needs 16 keys side by side (gathered when the block size is
 // not a multiple of 16).
@@ -42,6 +40,7 @@
 #include <vector>
 
 #include "backend/cpu/attention_kernels.h"
+#include "backend/cpu/bf16_pairs.h"
 #include "backend/cpu/cpu_features.h"
 #include "backend/cpu/simd_exp.h"
 #include "core/error.h"
@@ -53,6 +52,7 @@ namespace {
 
 #define LLMBATCH_AVX2 __attribute__((target("avx2,fma")))
 #define LLMBATCH_AVX512 __attribute__((target("avx2,fma,avx512f")))
+#define LLMBATCH_AVX512_BF16 __attribute__((target("avx2,fma,avx512f,avx512bf16")))
 // The loops over a block's rows and vectors are unrolled before GCC 12
 // decides where the accumulators live: unrolled later, an array of 10-12 of
 // them stays in memory and every FMA is followed by a store (half speed).
@@ -65,9 +65,14 @@ constexpr int kRows = 6;        // rows of a score or value block: 12 accumulato
 constexpr int64_t kKeys = 16;
 static_assert(kTile % kKeys == 0);
 
-// How many score_block calls score_rows (or, wide, score_rows_wide) makes.
-int64_t score_blocks_of(int64_t rows, int64_t keys, bool wide) {
-  if (wide) return keys / 64 + keys % 64 / 32 + keys % 32 / 16;
+// The kernel's three forms: AVX2 (8 lanes), wide (AVX-512, 16 lanes, the
+// same bits) and dot (AVX-512 BF16 dot products, bits of its own).
+enum class Form { Narrow, Wide, Dot };
+
+// How many score_block calls score_rows (or, wide and dot, score_rows_wide)
+// makes.
+int64_t score_blocks_of(int64_t rows, int64_t keys, Form form) {
+  if (form != Form::Narrow) return keys / 64 + keys % 64 / 32 + keys % 32 / 16;
   return rows <= 3 ? keys / 32 + keys % 32 / 16 : keys / 16;
 }
 
@@ -75,29 +80,40 @@ int64_t score_blocks_of(int64_t rows, int64_t keys, bool wide) {
 constexpr int kWideLinesPerDim = 2;
 
 // Keys that must lie side by side in the cache for one K load.
-int64_t keys_per_load(bool wide) { return wide ? 16 : 8; }
+int64_t keys_per_load(Form form) { return form == Form::Narrow ? 8 : 16; }
 
-// 16 consecutive dims as two vectors: f32 in dim order, bf16 in split order.
-LLMBATCH_AVX2 inline void load16(const float* p, __m256* a, __m256* b) {
-  *a = _mm256_loadu_ps(p);
-  *b = _mm256_loadu_ps(p + 8);
-}
-
-LLMBATCH_AVX2 inline void load16(const uint16_t* p, __m256* a, __m256* b) {
-  const __m256i pairs = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(p));
-  *a = _mm256_castsi256_ps(_mm256_slli_epi32(pairs, 16));                                         // dims 0, 2, .., 14
-  *b = _mm256_castsi256_ps(_mm256_and_si256(pairs, _mm256_set1_epi32(static_cast<int>(0xFFFF0000u))));  // 1, 3, .., 15
-}
-
-// Where dim d lives in a row kept in T's load16 order.
+// The cache in 32-bit words (kv_storage.h): T's values to a word, 2 bf16
+// or 1 f32. K: a key's dims 2i and 2i + 1 are "pair" i, pair_stride
+// elements from pair i - 1 (2 * block_size, or 2 * kTile in a gathered
+// tile). V: a token's dims lie value_step<T>() elements apart (bf16: the
+// other token of the word between them; a tile with a block size of 1 is
+// gathered into words first).
 template <typename T>
-int64_t lane_of(int64_t d) {
-  if constexpr (std::is_same_v<T, float>) {
-    return d;
-  } else {
-    const int64_t i = d % 16;
-    return d - i + (i % 2) * 8 + i / 2;
-  }
+constexpr int64_t value_step() {
+  return std::is_same_v<T, float> ? 1 : 2;
+}
+
+// Dim 2i + Half of 8 keys as f32, from their pair i.
+template <int Half>
+LLMBATCH_AVX2 inline __m256 key_dims(const float* pair, int64_t pair_stride) {
+  return _mm256_loadu_ps(pair + Half * pair_stride / 2);
+}
+
+template <int Half>
+LLMBATCH_AVX2 inline __m256 key_dims(const uint16_t* pair, int64_t /*pair_stride*/) {
+  const __m256i words = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(pair));
+  if constexpr (Half == 0) return _mm256_castsi256_ps(_mm256_slli_epi32(words, 16));
+  return _mm256_castsi256_ps(_mm256_and_si256(words, _mm256_set1_epi32(static_cast<int>(0xFFFF0000u))));
+}
+
+// 8 dims of a token's value as f32, in dim order, from its first: bf16
+// takes the low half of 8 words read from the token's own value on (for the
+// second token of a word, the next word's first token fills the high half:
+// the read runs one value past the dims, which the storage's tail allows).
+LLMBATCH_AVX2 inline __m256 value_dims(const float* v) { return _mm256_loadu_ps(v); }
+
+LLMBATCH_AVX2 inline __m256 value_dims(const uint16_t* v) {
+  return _mm256_castsi256_ps(_mm256_slli_epi32(_mm256_loadu_si256(reinterpret_cast<const __m256i*>(v)), 16));
 }
 
 LLMBATCH_AVX2 inline float hsum(__m256 a) {
@@ -110,14 +126,6 @@ LLMBATCH_AVX2 inline float hmax(__m256 a) {
   __m128 m = _mm_max_ps(_mm256_castps256_ps128(a), _mm256_extractf128_ps(a, 1));
   m = _mm_max_ps(m, _mm_movehl_ps(m, m));
   return _mm_cvtss_f32(_mm_max_ss(m, _mm_movehdup_ps(m)));
-}
-
-// 8 consecutive values as f32, in order.
-LLMBATCH_AVX2 inline __m256 load8(const float* p) { return _mm256_loadu_ps(p); }
-
-LLMBATCH_AVX2 inline __m256 load8(const uint16_t* p) {
-  const __m256i wide = _mm256_cvtepu16_epi32(_mm_loadu_si128(reinterpret_cast<const __m128i*>(p)));
-  return _mm256_castsi256_ps(_mm256_slli_epi32(wide, 16));
 }
 
 // The cache lines of the next tile's blocks (K and V of the item's heads),
@@ -183,49 +191,69 @@ inline void ask_next_line(NextTileLines::Share& share) {
   }
 }
 
-// s[r * kTile + j + 8g + i] = q_r · k_{j + 8g + i} for R rows and the 8 keys
-// of each of G groups: dim d of group g's keys is the 8 values at k[g] + d *
-// stride. One FMA chain per score over d = 0 .. hd - 1, whatever R and G and
-// wherever the keys come from. q: R rows of hd floats. Between the dims it
-// asks for the lines of `prefetch` (at most hd - 1, into L2), one at a time:
-// see NextTileLines.
-template <int R, int G, typename T>
-LLMBATCH_AVX2 void score_block(const float* const* q, const T* const* k, int64_t stride, int64_t hd, float* s,
-                               int64_t j, NextTileLines::Share prefetch) {
-  // The chains start from the products of dim 0 (an FMA onto zero rounds
-  // the same), which also keeps GCC 12 from holding them in memory.
-  __m256 acc[R][G];
-  LLMBATCH_UNROLL
-  for (int g = 0; g < G; ++g) {
-    const __m256 kg = load8(k[g]);
-    LLMBATCH_UNROLL
-    for (int r = 0; r < R; ++r) acc[r][g] = _mm256_mul_ps(_mm256_broadcast_ss(q[r]), kg);
+// One dim of a score block: acc[r][g] (+)= q_r[d] * dim d of group g's
+// keys, d = 2i + Half, from the groups' pair i (First: the products of dim
+// 0 start the chains; an FMA onto zero would round the same, and starting
+// from products keeps GCC 12 from holding the chains in memory).
+template <bool First>
+LLMBATCH_AVX2 inline void add_product(__m256 qd, __m256 kg, __m256* acc) {
+  if constexpr (First) {
+    *acc = _mm256_mul_ps(qd, kg);
+  } else {
+    *acc = _mm256_fmadd_ps(qd, kg, *acc);
   }
-  for (int64_t d = 1; d < hd; ++d) {
-    if (d <= prefetch.lines) ask_next_line(prefetch);
-    // 16 registers: 6 rows x 2 groups hold both keys and one q at a time,
-    // 3 rows x 4 groups all three q and one key at a time.
-    if constexpr (G <= 2) {
-      __m256 kg[G];
+}
+
+template <int R, int G, int Half, bool First, typename T>
+LLMBATCH_AVX2 inline void score_dim(const float* const* q, const T* const* pairs, int64_t pair_stride, int64_t d,
+                                    __m256 (&acc)[R][G]) {
+  // 16 registers: 6 rows x 2 groups hold both keys and one q at a time,
+  // 3 rows x 4 groups all three q and one key at a time.
+  if constexpr (G <= 2) {
+    __m256 kg[G];
+    LLMBATCH_UNROLL
+    for (int g = 0; g < G; ++g) kg[g] = key_dims<Half>(pairs[g], pair_stride);
+    LLMBATCH_UNROLL
+    for (int r = 0; r < R; ++r) {
+      const __m256 qd = _mm256_broadcast_ss(q[r] + d);
       LLMBATCH_UNROLL
-      for (int g = 0; g < G; ++g) kg[g] = load8(k[g] + d * stride);
-      LLMBATCH_UNROLL
-      for (int r = 0; r < R; ++r) {
-        const __m256 qd = _mm256_broadcast_ss(q[r] + d);
-        LLMBATCH_UNROLL
-        for (int g = 0; g < G; ++g) acc[r][g] = _mm256_fmadd_ps(qd, kg[g], acc[r][g]);
-      }
-    } else {
-      __m256 qd[R];
-      LLMBATCH_UNROLL
-      for (int r = 0; r < R; ++r) qd[r] = _mm256_broadcast_ss(q[r] + d);
-      LLMBATCH_UNROLL
-      for (int g = 0; g < G; ++g) {
-        const __m256 kg = load8(k[g] + d * stride);
-        LLMBATCH_UNROLL
-        for (int r = 0; r < R; ++r) acc[r][g] = _mm256_fmadd_ps(qd[r], kg, acc[r][g]);
-      }
+      for (int g = 0; g < G; ++g) add_product<First>(qd, kg[g], &acc[r][g]);
     }
+  } else {
+    __m256 qd[R];
+    LLMBATCH_UNROLL
+    for (int r = 0; r < R; ++r) qd[r] = _mm256_broadcast_ss(q[r] + d);
+    LLMBATCH_UNROLL
+    for (int g = 0; g < G; ++g) {
+      const __m256 kg = key_dims<Half>(pairs[g], pair_stride);
+      LLMBATCH_UNROLL
+      for (int r = 0; r < R; ++r) add_product<First>(qd[r], kg, &acc[r][g]);
+    }
+  }
+}
+
+// s[r * kTile + j + 8g + i] = q_r · k_{j + 8g + i} for R rows and the 8 keys
+// of each of G groups, group g's pair 0 at k[g] (see value_step). One FMA
+// chain per score over d = 0 .. hd - 1, whatever R and G and wherever the
+// keys come from. q: R rows of hd floats. Between the dims it asks for the
+// lines of `prefetch` (at most hd - 1, into L2), one at a time: see
+// NextTileLines.
+template <int R, int G, typename T>
+LLMBATCH_AVX2 void score_block(const float* const* q, const T* const* k, int64_t pair_stride, int64_t hd, float* s,
+                               int64_t j, NextTileLines::Share prefetch) {
+  __m256 acc[R][G];
+  const T* pairs[G];
+  LLMBATCH_UNROLL
+  for (int g = 0; g < G; ++g) pairs[g] = k[g];
+  score_dim<R, G, 0, true>(q, pairs, pair_stride, 0, acc);
+  for (int64_t d = 1; d < hd; d += 2) {
+    if (d <= prefetch.lines) ask_next_line(prefetch);
+    score_dim<R, G, 1, false>(q, pairs, pair_stride, d, acc);
+    if (d + 1 == hd) break;
+    LLMBATCH_UNROLL
+    for (int g = 0; g < G; ++g) pairs[g] += pair_stride;
+    if (d + 1 <= prefetch.lines) ask_next_line(prefetch);
+    score_dim<R, G, 0, false>(q, pairs, pair_stride, d + 1, acc);
   }
   LLMBATCH_UNROLL
   for (int r = 0; r < R; ++r) {
@@ -234,9 +262,9 @@ LLMBATCH_AVX2 void score_block(const float* const* q, const T* const* k, int64_t
   }
 }
 
-// acc[r] += p[r][j] * values[j][shift ..] for j in [j_begin, j_end), in
-// order, for R rows, 16 * W dims at a time. p: R rows of weights; acc: R
-// rows of hd in split order.
+// acc[r] += p[r][j] * v_j for j in [j_begin, j_end), in order, for R rows,
+// 16 * W dims at a time; v_j's first dim at values[j] + shift, the next
+// value_step() on. p: R rows of weights; acc: R rows of hd in dim order.
 template <int R, int W, typename T>
 LLMBATCH_AVX2 void value_block(const float* const* p, const T* const* values, int64_t shift, int64_t j_begin,
                                int64_t j_end, int64_t hd, float* const* acc) {
@@ -250,8 +278,8 @@ LLMBATCH_AVX2 void value_block(const float* const* p, const T* const* values, in
     for (int64_t j = j_begin; j < j_end; ++j) {
       LLMBATCH_UNROLL
       for (int w = 0; w < W; ++w) {
-        __m256 v0, v1;
-        load16(values[j] + shift + c + 16 * w, &v0, &v1);
+        const T* v = values[j] + shift + value_step<T>() * (c + 16 * w);
+        const __m256 v0 = value_dims(v), v1 = value_dims(v + value_step<T>() * 8);
         LLMBATCH_UNROLL
         for (int r = 0; r < R; ++r) {
           const __m256 pj = _mm256_broadcast_ss(p[r] + j);
@@ -286,43 +314,75 @@ LLMBATCH_AVX2 void value_rows(const float* const* p, const T* const* values, int
 
 // ---- the wide (AVX-512) blocks ------------------------------------------
 
-// 16 consecutive values as f32, in dim order.
-LLMBATCH_AVX512 inline __m512 load16_wide(const float* p) { return _mm512_loadu_ps(p); }
+// key_dims and value_dims with 16 keys or dims to a vector.
+template <int Half>
+LLMBATCH_AVX512 inline __m512 key_dims_wide(const float* pair, int64_t pair_stride) {
+  return _mm512_loadu_ps(pair + Half * pair_stride / 2);
+}
 
-LLMBATCH_AVX512 inline __m512 load16_wide(const uint16_t* p) {
-  const __m512i wide = _mm512_cvtepu16_epi32(_mm256_loadu_si256(reinterpret_cast<const __m256i*>(p)));
-  return _mm512_castsi512_ps(_mm512_slli_epi32(wide, 16));
+template <int Half>
+LLMBATCH_AVX512 inline __m512 key_dims_wide(const uint16_t* pair, int64_t /*pair_stride*/) {
+  const __m512i words = _mm512_loadu_si512(pair);
+  if constexpr (Half == 0) return _mm512_castsi512_ps(_mm512_slli_epi32(words, 16));
+  return _mm512_castsi512_ps(_mm512_and_si512(words, _mm512_set1_epi32(static_cast<int>(0xFFFF0000u))));
+}
+
+LLMBATCH_AVX512 inline __m512 value_dims_wide(const float* v) { return _mm512_loadu_ps(v); }
+
+LLMBATCH_AVX512 inline __m512 value_dims_wide(const uint16_t* v) {
+  return _mm512_castsi512_ps(_mm512_slli_epi32(_mm512_loadu_si512(v), 16));
+}
+
+// score_dim with 16 keys to a vector. 32 registers: up to 6 rows x 4
+// groups, the 4 keys and one q.
+template <int R, int G, int Half, bool First, typename T>
+LLMBATCH_AVX512 inline void score_dim_wide(const float* const* q, const T* const* pairs, int64_t pair_stride,
+                                           int64_t d, __m512 (&acc)[R][G]) {
+  __m512 kg[G];
+  LLMBATCH_UNROLL
+  for (int g = 0; g < G; ++g) kg[g] = key_dims_wide<Half>(pairs[g], pair_stride);
+  LLMBATCH_UNROLL
+  for (int r = 0; r < R; ++r) {
+    const __m512 qd = _mm512_set1_ps(q[r][d]);
+    LLMBATCH_UNROLL
+    for (int g = 0; g < G; ++g) {
+      if constexpr (First) {
+        acc[r][g] = _mm512_mul_ps(qd, kg[g]);
+      } else {
+        acc[r][g] = _mm512_fmadd_ps(qd, kg[g], acc[r][g]);
+      }
+    }
+  }
+}
+
+// Up to kWideLinesPerDim prefetch lines for dim d >= 1: a wide block covers
+// up to 64 keys.
+inline void ask_wide_lines(NextTileLines::Share& prefetch, int64_t d) {
+  LLMBATCH_UNROLL
+  for (int i = 0; i < kWideLinesPerDim; ++i) {
+    if (kWideLinesPerDim * (d - 1) + i < prefetch.lines) ask_next_line(prefetch);
+  }
 }
 
 // score_block with 16 keys to a vector: G groups of 16 keys, group g's
-// first key at k[2 * g] (k holds 8-key groups). The same chains: score
+// pair 0 at k[2 * g] (k holds 8-key groups). The same chains: score
 // (r, key) = fma over d = 0 .. hd - 1 from q_r[0] * k[0].
 template <int R, int G, typename T>
-LLMBATCH_AVX512 void score_block_wide(const float* const* q, const T* const* k, int64_t stride, int64_t hd, float* s,
-                                      int64_t j, NextTileLines::Share prefetch) {
+LLMBATCH_AVX512 void score_block_wide(const float* const* q, const T* const* k, int64_t pair_stride, int64_t hd,
+                                      float* s, int64_t j, NextTileLines::Share prefetch) {
   __m512 acc[R][G];
+  const T* pairs[G];
   LLMBATCH_UNROLL
-  for (int g = 0; g < G; ++g) {
-    const __m512 kg = load16_wide(k[2 * g]);
+  for (int g = 0; g < G; ++g) pairs[g] = k[2 * g];
+  score_dim_wide<R, G, 0, true>(q, pairs, pair_stride, 0, acc);
+  for (int64_t d = 1; d < hd; d += 2) {
+    ask_wide_lines(prefetch, d);
+    score_dim_wide<R, G, 1, false>(q, pairs, pair_stride, d, acc);
+    if (d + 1 == hd) break;
     LLMBATCH_UNROLL
-    for (int r = 0; r < R; ++r) acc[r][g] = _mm512_mul_ps(_mm512_set1_ps(q[r][0]), kg);
-  }
-  for (int64_t d = 1; d < hd; ++d) {
-    // Up to kWideLinesPerDim lines a dim: a wide block covers up to 64 keys.
-    LLMBATCH_UNROLL
-    for (int i = 0; i < kWideLinesPerDim; ++i) {
-      if (kWideLinesPerDim * (d - 1) + i < prefetch.lines) ask_next_line(prefetch);
-    }
-    // 32 registers: up to 6 rows x 4 groups, the 4 keys and one q.
-    __m512 kg[G];
-    LLMBATCH_UNROLL
-    for (int g = 0; g < G; ++g) kg[g] = load16_wide(k[2 * g] + d * stride);
-    LLMBATCH_UNROLL
-    for (int r = 0; r < R; ++r) {
-      const __m512 qd = _mm512_set1_ps(q[r][d]);
-      LLMBATCH_UNROLL
-      for (int g = 0; g < G; ++g) acc[r][g] = _mm512_fmadd_ps(qd, kg[g], acc[r][g]);
-    }
+    for (int g = 0; g < G; ++g) pairs[g] += pair_stride;
+    ask_wide_lines(prefetch, d + 1);
+    score_dim_wide<R, G, 0, false>(q, pairs, pair_stride, d + 1, acc);
   }
   LLMBATCH_UNROLL
   for (int r = 0; r < R; ++r) {
@@ -331,31 +391,8 @@ LLMBATCH_AVX512 void score_block_wide(const float* const* q, const T* const* k, 
   }
 }
 
-// score_rows for the wide blocks: 64, then 32, then 16 keys at a time.
-template <int R, typename T>
-LLMBATCH_AVX512 void score_keys_wide(const float* const* q, const T* const* k, int64_t stride, int64_t hd, float* s,
-                                     int64_t j, int64_t end, NextTileLines& prefetch) {
-  for (; j + 64 <= end; j += 64) score_block_wide<R, 4>(q, k + j / 8, stride, hd, s, j, prefetch.take());
-  for (; j + 32 <= end; j += 32) score_block_wide<R, 2>(q, k + j / 8, stride, hd, s, j, prefetch.take());
-  for (; j < end; j += 16) score_block_wide<R, 1>(q, k + j / 8, stride, hd, s, j, prefetch.take());
-}
-
-template <typename T>
-LLMBATCH_AVX512 void score_rows_wide(int64_t n, const float* const* q, const T* const* k, int64_t stride, int64_t hd,
-                                     float* s, int64_t j, int64_t end, NextTileLines& prefetch) {
-  switch (n) {
-    case 1: return score_keys_wide<1>(q, k, stride, hd, s, j, end, prefetch);
-    case 2: return score_keys_wide<2>(q, k, stride, hd, s, j, end, prefetch);
-    case 3: return score_keys_wide<3>(q, k, stride, hd, s, j, end, prefetch);
-    case 4: return score_keys_wide<4>(q, k, stride, hd, s, j, end, prefetch);
-    case 5: return score_keys_wide<5>(q, k, stride, hd, s, j, end, prefetch);
-    default: return score_keys_wide<6>(q, k, stride, hd, s, j, end, prefetch);
-  }
-}
-
-// value_block with 16 dims to a vector, acc in dim order: acc[r][d] +=
-// p[r][j] * v_j[d] for j in [j_begin, j_end) in order, W vectors of dims at
-// a time.
+// value_block with 16 dims to a vector: acc[r][d] += p[r][j] * v_j[d] for
+// j in [j_begin, j_end) in order, W vectors of dims at a time.
 template <int R, int W, typename T>
 LLMBATCH_AVX512 void value_block_wide(const float* const* p, const T* const* values, int64_t shift, int64_t j_begin,
                                       int64_t j_end, int64_t hd, float* const* acc) {
@@ -369,7 +406,7 @@ LLMBATCH_AVX512 void value_block_wide(const float* const* p, const T* const* val
     for (int64_t j = j_begin; j < j_end; ++j) {
       __m512 v[W];
       LLMBATCH_UNROLL
-      for (int w = 0; w < W; ++w) v[w] = load16_wide(values[j] + shift + c + 16 * w);
+      for (int w = 0; w < W; ++w) v[w] = value_dims_wide(values[j] + shift + value_step<T>() * (c + 16 * w));
       LLMBATCH_UNROLL
       for (int r = 0; r < R; ++r) {
         const __m512 pj = _mm512_set1_ps(p[r][j]);
@@ -385,10 +422,113 @@ LLMBATCH_AVX512 void value_block_wide(const float* const* p, const T* const* val
   }
 }
 
-// value_block_wide with the widest W (≤ 4: 6 rows × 4 = 24 accumulators)
-// that divides head_dim.
-template <int R, typename T>
-LLMBATCH_AVX512 void value_rows_wide(const float* const* p, const T* const* values, int64_t shift, int64_t j_begin,
+// ---- the bf16 dot-product blocks (Form::Dot) -----------------------------
+//
+// q rounded to bf16 (row_to_bf16_pairs) and the softmax weights p too
+// (softmax_step_dot), K and V bf16 from the cache: one VDPBF16PS adds a pair of products to each of 16
+// lanes. Scores: lane = key, the pair = 2 dims of the key's word, a chain
+// over the pairs of dims. Values: lane = dim, the pair = 2 tokens of V's
+// word, a chain over the pairs of keys in order. 2 multiply-adds per lane
+// and instruction where the f32 forms do 1.
+
+// Prefetch lines a dot block asks for per pair of dims at most.
+constexpr int kDotLinesPerPair = 2 * kWideLinesPerDim;
+
+// score_block_wide in bf16 words: s = q_r · k_j as a VDPBF16PS chain over
+// the pairs of dims, from zero. q: R rows of hd / 2 words.
+template <int R, int G>
+LLMBATCH_AVX512_BF16 void score_block_wide(const uint32_t* const* q, const uint16_t* const* k, int64_t pair_stride,
+                                           int64_t hd, float* s, int64_t j, NextTileLines::Share prefetch) {
+  __m512 acc[R][G];
+  const uint16_t* pairs[G];
+  LLMBATCH_UNROLL
+  for (int g = 0; g < G; ++g) {
+    pairs[g] = k[2 * g];
+    LLMBATCH_UNROLL
+    for (int r = 0; r < R; ++r) acc[r][g] = _mm512_setzero_ps();
+  }
+  for (int64_t i = 0; i < hd / 2; ++i) {
+    LLMBATCH_UNROLL
+    for (int l = 0; l < kDotLinesPerPair; ++l) {
+      if (kDotLinesPerPair * i + l < prefetch.lines) ask_next_line(prefetch);
+    }
+    __m512bh kg[G];
+    LLMBATCH_UNROLL
+    for (int g = 0; g < G; ++g) kg[g] = (__m512bh)_mm512_loadu_si512(pairs[g] + i * pair_stride);
+    LLMBATCH_UNROLL
+    for (int r = 0; r < R; ++r) {
+      const __m512bh qi = (__m512bh)_mm512_set1_epi32(static_cast<int>(q[r][i]));
+      LLMBATCH_UNROLL
+      for (int g = 0; g < G; ++g) acc[r][g] = _mm512_dpbf16_ps(acc[r][g], kg[g], qi);
+    }
+  }
+  LLMBATCH_UNROLL
+  for (int r = 0; r < R; ++r) {
+    LLMBATCH_UNROLL
+    for (int g = 0; g < G; ++g) _mm512_storeu_ps(s + r * kTile + j + 16 * g, acc[r][g]);
+  }
+}
+
+// value_block_wide in bf16 words: acc[r][d] += p_r pair · (v_2i[d],
+// v_2i+1[d]) for the pairs of keys i in [j_begin / 2, (j_end + 1) / 2), in
+// order; j_begin even. p: R rows of kTile / 2 words; values[2i]: the first
+// word of the pair's row (a token's dims are value_step() apart).
+template <int R, int W>
+LLMBATCH_AVX512_BF16 void value_block_wide(const uint32_t* const* p, const uint16_t* const* values, int64_t shift,
+                                           int64_t j_begin, int64_t j_end, int64_t hd, float* const* acc) {
+  for (int64_t c = 0; c < hd; c += 16 * W) {
+    __m512 a[R][W];
+    LLMBATCH_UNROLL
+    for (int r = 0; r < R; ++r) {
+      LLMBATCH_UNROLL
+      for (int w = 0; w < W; ++w) a[r][w] = _mm512_loadu_ps(acc[r] + c + 16 * w);
+    }
+    for (int64_t i = j_begin / 2; i < (j_end + 1) / 2; ++i) {
+      __m512bh v[W];
+      LLMBATCH_UNROLL
+      for (int w = 0; w < W; ++w) v[w] = (__m512bh)_mm512_loadu_si512(values[2 * i] + shift + 2 * (c + 16 * w));
+      LLMBATCH_UNROLL
+      for (int r = 0; r < R; ++r) {
+        const __m512bh pi = (__m512bh)_mm512_set1_epi32(static_cast<int>(p[r][i]));
+        LLMBATCH_UNROLL
+        for (int w = 0; w < W; ++w) a[r][w] = _mm512_dpbf16_ps(a[r][w], v[w], pi);
+      }
+    }
+    LLMBATCH_UNROLL
+    for (int r = 0; r < R; ++r) {
+      LLMBATCH_UNROLL
+      for (int w = 0; w < W; ++w) _mm512_storeu_ps(acc[r] + c + 16 * w, a[r][w]);
+    }
+  }
+}
+
+// score_rows for the wide and dot blocks (Q: f32 or bf16 words): 64, then
+// 32, then 16 keys at a time.
+template <int R, typename Q, typename T>
+LLMBATCH_AVX512 void score_keys_wide(const Q* const* q, const T* const* k, int64_t stride, int64_t hd, float* s,
+                                     int64_t j, int64_t end, NextTileLines& prefetch) {
+  for (; j + 64 <= end; j += 64) score_block_wide<R, 4>(q, k + j / 8, stride, hd, s, j, prefetch.take());
+  for (; j + 32 <= end; j += 32) score_block_wide<R, 2>(q, k + j / 8, stride, hd, s, j, prefetch.take());
+  for (; j < end; j += 16) score_block_wide<R, 1>(q, k + j / 8, stride, hd, s, j, prefetch.take());
+}
+
+template <typename Q, typename T>
+LLMBATCH_AVX512 void score_rows_wide(int64_t n, const Q* const* q, const T* const* k, int64_t stride, int64_t hd,
+                                     float* s, int64_t j, int64_t end, NextTileLines& prefetch) {
+  switch (n) {
+    case 1: return score_keys_wide<1>(q, k, stride, hd, s, j, end, prefetch);
+    case 2: return score_keys_wide<2>(q, k, stride, hd, s, j, end, prefetch);
+    case 3: return score_keys_wide<3>(q, k, stride, hd, s, j, end, prefetch);
+    case 4: return score_keys_wide<4>(q, k, stride, hd, s, j, end, prefetch);
+    case 5: return score_keys_wide<5>(q, k, stride, hd, s, j, end, prefetch);
+    default: return score_keys_wide<6>(q, k, stride, hd, s, j, end, prefetch);
+  }
+}
+
+// value_block_wide, f32 or dot (P: f32 or bf16 words), with the widest W
+// (≤ 4: 6 rows × 4 = 24 accumulators) that divides head_dim.
+template <int R, typename P, typename T>
+LLMBATCH_AVX512 void value_rows_wide(const P* const* p, const T* const* values, int64_t shift, int64_t j_begin,
                                      int64_t j_end, int64_t hd, float* const* acc) {
   if (hd % 64 == 0) {
     value_block_wide<R, 4>(p, values, shift, j_begin, j_end, hd, acc);
@@ -399,8 +539,8 @@ LLMBATCH_AVX512 void value_rows_wide(const float* const* p, const T* const* valu
   }
 }
 
-template <typename T>
-LLMBATCH_AVX512 void values_of_rows_wide(int64_t n, const float* const* p, const T* const* values, int64_t shift,
+template <typename P, typename T>
+LLMBATCH_AVX512 void values_of_rows_wide(int64_t n, const P* const* p, const T* const* values, int64_t shift,
                                          int64_t j_begin, int64_t j_end, int64_t hd, float* const* acc) {
   switch (n) {
     case 1: return value_rows_wide<1>(p, values, shift, j_begin, j_end, hd, acc);
@@ -480,12 +620,48 @@ LLMBATCH_AVX512 void softmax_step_wide(float* s, int64_t visible, float* max, fl
   *sum = *sum * rescale + hsum(total);
 }
 
+// softmax_step for the dot form: the tile's weights rounded to bf16 words
+// (VCVTNE2PS2BF16: to nearest even, subnormal weights flushed to zero) into
+// `p_words`, and the running sum, of those rounded weights, kept in 16
+// lanes (sum16) until the item ends: numerator and denominator see the same
+// weights, and no horizontal sum waits on each tile.
+LLMBATCH_AVX512_BF16 void softmax_step_dot(const float* s, int64_t visible, float* max, float* sum16, float* acc,
+                                           int64_t hd, uint32_t* p_words) {
+  constexpr int kVectors = kTile / 16;
+  static_assert(kVectors % 2 == 0);
+  const __m512 neg_inf = _mm512_set1_ps(-std::numeric_limits<float>::infinity());
+  __m512 v[kVectors];
+  __m512 m = neg_inf;
+  for (int i = 0; i < kVectors; ++i) {
+    const int64_t seen = std::clamp<int64_t>(visible - 16 * i, 0, 16);
+    v[i] = _mm512_mask_load_ps(neg_inf, static_cast<__mmask16>((1u << seen) - 1), s + 16 * i);
+    m = _mm512_max_ps(m, v[i]);
+  }
+  const float rescale = raise_max(_mm512_reduce_max_ps(m), max, acc, hd);
+  const __m512 shift = _mm512_set1_ps(*max);
+  const __m512i high = _mm512_set1_epi32(static_cast<int>(0xFFFF0000u));
+  __m512 total = _mm512_mul_ps(_mm512_load_ps(sum16), _mm512_set1_ps(rescale));
+  for (int i = 0; i < kVectors; i += 2) {  // 0 where not visible
+    const __m512 low = exp2_avx512(_mm512_sub_ps(v[i], shift)), next = exp2_avx512(_mm512_sub_ps(v[i + 1], shift));
+    const __m512i words = (__m512i)_mm512_cvtne2ps_pbh(next, low);
+    _mm512_storeu_si512(p_words + 8 * i, words);
+    total = _mm512_add_ps(total, _mm512_castsi512_ps(_mm512_slli_epi32(words, 16)));
+    total = _mm512_add_ps(total, _mm512_castsi512_ps(_mm512_and_si512(words, high)));
+  }
+  _mm512_store_ps(sum16, total);
+}
+
+// A dot-form row's sum: its 16 lanes added in a fixed order.
+LLMBATCH_AVX512 float lanes_sum(const float* sum16) { return _mm512_reduce_add_ps(_mm512_load_ps(sum16)); }
+
 // Per-thread buffers, grown to the largest item seen; the float rows start
 // 64-byte aligned.
 struct Scratch {
-  // q (dim order), acc (split order; wide: dim order): [heads][rows][hd];
-  // scores: [kRows][kTile]
+  // q, acc: [heads][rows][hd]; scores: [kRows][kTile]
   std::vector<float> q, acc, scores;
+  // The dot form's q and p in bf16 words: [heads][rows][hd / 2], [kRows][kTile / 2];
+  // sum: [heads][rows], 16 lanes each in the dot form
+  std::vector<uint32_t> q_words, p_words;
   std::vector<float> max, sum;        // [heads][rows]
   std::vector<int64_t> position;      // [rows]
   std::vector<int64_t> q_row;         // [rows]: where the item's first head reads the row's q, writes its output
@@ -525,8 +701,8 @@ template <typename T>
 struct TilePlan {
   std::vector<Cluster> clusters;
   std::vector<int64_t> rows, visible;  // the rows that see the tile, and how many of its keys each sees
-  std::vector<const T*> keys;          // per key: its dim 0, dim d at + d * block_size
-  std::vector<const T*> values;        // per key: its value row
+  std::vector<const T*> keys;          // per key: its first word (pair 0), pair i at + i * 2 * block_size
+  std::vector<const T*> values;        // per key: its value's dim 0, dim d at + d * value_step()
   std::vector<BlockId> blocks;         // the blocks read, for the prefetch
   int64_t score_blocks = 0;            // score_block calls per KV head
 
@@ -548,9 +724,10 @@ struct TilePlan {
 // V lie.
 template <typename T>
 void plan_tile(const AttentionShape& s, const AttentionItem& item, std::span<const int64_t> position,
-               const T* k_cache, const T* v_cache, int64_t tile_begin, bool wide, TilePlan<T>* plan) {
+               const T* k_cache, const T* v_cache, int64_t tile_begin, Form form, TilePlan<T>* plan) {
   plan->clear();
   const int64_t bs = s.block_size, first_block = tile_begin / bs, group = s.num_heads / s.num_kv_heads;
+  const int64_t word = value_step<T>();
   std::span<const BlockId> cluster_blocks, previous_blocks;
   auto close = [&] {
     if (plan->clusters.empty()) return;
@@ -574,14 +751,15 @@ void plan_tile(const AttentionShape& s, const AttentionItem& item, std::span<con
       }
       const int64_t run = kv_head_run(cluster_blocks[block], bs, s.num_kv_heads, s.head_dim, item.kv_head_begin);
       for (int64_t i = pos % bs; i < bs && j < c.keys; ++i, ++j) {
-        plan->keys.push_back(k_cache + run + i);
-        plan->values.push_back(v_cache + run + i * s.head_dim);
+        // Offsets within the run: as in a block of one head.
+        plan->keys.push_back(k_cache + run + k_element(i, bs, 1, s.head_dim, 0, 0, word));
+        plan->values.push_back(v_cache + run + v_element(i, bs, 1, s.head_dim, 0, 0, word));
       }
     }
     append_new_blocks(previous_blocks, cluster_blocks, &plan->blocks);
     previous_blocks = cluster_blocks;
     for (int64_t i = c.row_begin; i < c.row_end; i += kRows) {
-      plan->score_blocks += score_blocks_of(std::min<int64_t>(kRows, c.row_end - i), c.keys, wide);
+      plan->score_blocks += score_blocks_of(std::min<int64_t>(kRows, c.row_end - i), c.keys, form);
     }
   };
   int64_t row = 0;
@@ -614,13 +792,36 @@ void plan_tile(const AttentionShape& s, const AttentionItem& item, std::span<con
   close();
 }
 
-// One cluster's keys of one KV head gathered into [hd][kTile], for a block
-// size that is not a multiple of keys_per_load (8, or 16 in the wide form),
-// where a load's keys of a dim do not lie side by side in the cache.
+// One cluster's keys and values of one KV head gathered into a tile of the
+// cache's layout with kTile keys to a block, for a block size that is not
+// a multiple of keys_per_load (8, or 16 in the wide form), where a load's
+// keys of a dim do not lie side by side in the cache (nor, for a block of
+// one bf16 token, a word's two tokens). keys: [hd / W][kTile][W];
+// values: [kTile / W][hd][W], W = value_step<T>().
 template <typename T>
-void gather_keys(const T* const* keys, int64_t n, int64_t shift, int64_t bs, int64_t hd, T* dst) {
+struct GatheredTile {
+  std::vector<T> keys, values;
+  std::vector<const T*> value_of;  // per key: its value's dim 0 in `values`
+
+  void resize(int64_t hd) {
+    constexpr int64_t w = value_step<T>();
+    keys.resize(hd * kTile);
+    values.resize(hd * kTile + 32);  // value_dims reads one value past the last
+    value_of.resize(kTile);
+    for (int64_t j = 0; j < kTile; ++j) value_of[j] = values.data() + v_element(j, kTile, 1, hd, 0, 0, w);
+  }
+};
+
+template <typename T>
+void gather_tile(const T* const* keys, const T* const* values, int64_t n, int64_t shift, int64_t bs, int64_t hd,
+                 GatheredTile<T>* dst) {
+  constexpr int64_t w = value_step<T>();
+  const int64_t v_step = v_tokens_per_word(bs, w);
   for (int64_t j = 0; j < n; ++j) {
-    for (int64_t d = 0; d < hd; ++d) dst[d * kTile + j] = keys[j][shift + d * bs];
+    for (int64_t d = 0; d < hd; ++d) {
+      dst->keys[k_element(j, kTile, 1, hd, 0, d, w)] = keys[j][shift + d / w * bs * w + d % w];
+      dst->values[v_element(j, kTile, 1, hd, 0, d, w)] = values[j][shift + d * v_step];
+    }
   }
 }
 
@@ -679,66 +880,111 @@ void first_tile_blocks(const AttentionItem& item, int64_t block_size, std::vecto
   }
 }
 
-// An item's rows for each of its KV heads: q (scaled, dim order), the
-// output accumulator (T's load16 order; dim order in the wide form) and the
-// online-softmax state.
+// An item's rows for each of its KV heads: q (scaled), the output
+// accumulator and the online-softmax state.
 struct ItemRows {
   int64_t rows = 0, hd = 0;  // rows per KV head: (piece, token, query head of the group), in that order
-  float *q = nullptr, *acc = nullptr, *max = nullptr, *sum = nullptr;
+  float *q = nullptr, *acc = nullptr, *max = nullptr;
+  float* sum = nullptr;         // per row: 1 float, or 16 lanes in the dot form
+  int64_t sum_lanes = 1;
+  uint32_t* q_words = nullptr;  // the dot form's q
 
   int64_t at(int64_t h, int64_t r) const { return h * rows + r; }
+  float* sum_of(int64_t h, int64_t r) const { return sum + at(h, r) * sum_lanes; }
   const float* q_of(int64_t h, int64_t r) const { return q + at(h, r) * hd; }
+  const uint32_t* q_words_of(int64_t h, int64_t r) const { return q_words + at(h, r) * hd / 2; }
   float* acc_of(int64_t h, int64_t r) const { return acc + at(h, r) * hd; }
 };
+
+// The score and value blocks of up to kRows rows of a cluster: rows
+// [i, i + n) of `plan` for KV head h.
+template <typename T>
+struct RowBlock {
+  const float* q[kRows];
+  const uint32_t* q_words[kRows];
+  const float* p[kRows];
+  const uint32_t* p_words[kRows];
+  float* acc[kRows];
+};
+
+// Values for rows [i, i + n) of a block whose weights are in `p` (f32 or
+// bf16 words): the rows share the keys all of them see; on the diagonal
+// tile the later tokens' extra keys follow one row at a time, in order.
+// The dot form takes keys in pairs, so the shared keys end at a pair's
+// start: a row's chain over its pairs never depends on the block's other rows.
+template <typename P, typename T>
+LLMBATCH_AVX2 void block_values(Form form, const TilePlan<T>& plan, int64_t i, int64_t n, const P* const* p,
+                                const T* const* values, int64_t shift, int64_t hd, float* const* acc) {
+  const int64_t unit = form == Form::Dot ? 2 : 1;
+  const int64_t shared = *std::min_element(plan.visible.begin() + i, plan.visible.begin() + i + n) / unit * unit;
+  const auto run_values = [&] {
+    if constexpr (std::is_same_v<P, float>) {
+      return form == Form::Narrow ? values_of_rows<T> : values_of_rows_wide<float, T>;
+    } else {
+      return values_of_rows_wide<P, T>;
+    }
+  }();
+  run_values(n, p, values, shift, 0, shared, hd, acc);
+  for (int64_t k = 0; k < n; ++k) {
+    if (plan.visible[i + k] > shared) run_values(1, p + k, values, shift, shared, plan.visible[i + k], hd, acc + k);
+  }
+}
 
 // One cluster of a tile, every KV head of the item: a block of up to kRows
 // rows at a time computes its scores, softmax and values, so that its
 // scores stay in L1 beside the tile's K and V.
 template <typename T>
 LLMBATCH_AVX2 void attend_cluster(const AttentionShape& s, const TilePlan<T>& plan, const Cluster& c, int64_t heads,
-                                  const ItemRows& rows, NextTileLines& prefetch, float* scores, T* gathered,
-                                  bool wide) {
+                                  const ItemRows& rows, NextTileLines& prefetch, float* scores, uint32_t* p_words,
+                                  GatheredTile<T>& gathered, Form form) {
   const int64_t hd = s.head_dim, bs = s.block_size;
   const int64_t head_stride = bs * hd;  // from one KV head's K (or V) run of a block to the next head's
   const T* const* keys = plan.keys.data() + c.key_begin;
-  const T* const* values = plan.values.data() + c.key_begin;
-  const bool gather = bs % keys_per_load(wide) != 0;
+  const bool gather = bs % keys_per_load(form) != 0;
+  const T* const* values = gather ? gathered.value_of.data() : plan.values.data() + c.key_begin;
   for (int64_t h = 0; h < heads; ++h) {
-    const int64_t shift = h * head_stride;
-    if (gather) gather_keys(keys, c.keys, shift, bs, hd, gathered);
-    // Where each group of 8 keys starts, and how far apart its dims are.
+    if (gather) gather_tile(keys, plan.values.data() + c.key_begin, c.keys, h * head_stride, bs, hd, &gathered);
+    const int64_t shift = gather ? 0 : h * head_stride;
+    // Where each group of 8 keys starts, and how far apart its pairs of dims are.
     const T* groups[kTile / 8];
-    for (int64_t g = 0; g < c.keys / 8; ++g) groups[g] = gather ? gathered + 8 * g : keys[8 * g] + shift;
-    const int64_t stride = gather ? kTile : bs;
+    for (int64_t g = 0; g < c.keys / 8; ++g) {
+      groups[g] = gather ? gathered.keys.data() + k_element(8 * g, kTile, 1, hd, 0, 0, value_step<T>())
+                         : keys[8 * g] + shift;
+    }
+    const int64_t stride = 2 * (gather ? kTile : bs);
     for (int64_t i = c.row_begin; i < c.row_end; i += kRows) {
       const int64_t n = std::min<int64_t>(kRows, c.row_end - i);
-      const float* q_ptrs[kRows];
-      const float* p_ptrs[kRows];
-      float* a_ptrs[kRows];
+      RowBlock<T> b;
       for (int64_t k = 0; k < n; ++k) {
-        q_ptrs[k] = rows.q_of(h, plan.rows[i + k]);
-        p_ptrs[k] = scores + k * kTile;
-        a_ptrs[k] = rows.acc_of(h, plan.rows[i + k]);
-      }
-      if (wide) {
-        score_rows_wide(n, q_ptrs, groups, stride, hd, scores, 0, c.keys, prefetch);
-      } else {
-        score_rows(n, q_ptrs, groups, stride, hd, scores, 0, c.keys, prefetch);
-      }
-      for (int64_t k = 0; k < n; ++k) {
-        const int64_t state = rows.at(h, plan.rows[i + k]);
-        const auto step = wide ? softmax_step_wide : softmax_step;
-        step(scores + k * kTile, plan.visible[i + k], &rows.max[state], &rows.sum[state], a_ptrs[k], hd);
-      }
-      // The rows share the keys all of them see; on the diagonal tile the
-      // later tokens' extra keys follow one row at a time, in order.
-      const int64_t shared = *std::min_element(plan.visible.begin() + i, plan.visible.begin() + i + n);
-      const auto run_values = wide ? values_of_rows_wide<T> : values_of_rows<T>;
-      run_values(n, p_ptrs, values, shift, 0, shared, hd, a_ptrs);
-      for (int64_t k = 0; k < n; ++k) {
-        if (plan.visible[i + k] > shared) {
-          run_values(1, p_ptrs + k, values, shift, shared, plan.visible[i + k], hd, a_ptrs + k);
+        b.q[k] = rows.q_of(h, plan.rows[i + k]);
+        b.p[k] = scores + k * kTile;
+        b.acc[k] = rows.acc_of(h, plan.rows[i + k]);
+        if (form == Form::Dot) {
+          b.q_words[k] = rows.q_words_of(h, plan.rows[i + k]);
+          b.p_words[k] = p_words + k * kTile / 2;
         }
+      }
+      if (form == Form::Narrow) {
+        score_rows(n, b.q, groups, stride, hd, scores, 0, c.keys, prefetch);
+      } else if (form == Form::Wide) {
+        score_rows_wide(n, b.q, groups, stride, hd, scores, 0, c.keys, prefetch);
+      } else if constexpr (std::is_same_v<T, uint16_t>) {
+        score_rows_wide(n, b.q_words, groups, stride, hd, scores, 0, c.keys, prefetch);
+      }
+      for (int64_t k = 0; k < n; ++k) {
+        const int64_t r = plan.rows[i + k];
+        float* const max = &rows.max[rows.at(h, r)];
+        if (form == Form::Dot) {
+          softmax_step_dot(b.p[k], plan.visible[i + k], max, rows.sum_of(h, r), b.acc[k], hd, p_words + k * kTile / 2);
+        } else {
+          const auto step = form == Form::Narrow ? softmax_step : softmax_step_wide;
+          step(scores + k * kTile, plan.visible[i + k], max, rows.sum_of(h, r), b.acc[k], hd);
+        }
+      }
+      if (form != Form::Dot) {
+        block_values(form, plan, i, n, b.p, values, shift, hd, b.acc);
+      } else if constexpr (std::is_same_v<T, uint16_t>) {
+        block_values(form, plan, i, n, b.p_words, values, shift, hd, b.acc);
       }
     }
   }
@@ -746,7 +992,7 @@ LLMBATCH_AVX2 void attend_cluster(const AttentionShape& s, const TilePlan<T>& pl
 
 template <typename T>
 LLMBATCH_AVX2 void attend(const AttentionShape& s, const AttentionItem& item, const AttentionItem* next, const float* q,
-                          const T* k_cache, const T* v_cache, bool wide, float* out) {
+                          const T* k_cache, const T* v_cache, Form form, float* out) {
   const int64_t hd = s.head_dim, row_stride = s.num_heads * hd;
   const int64_t heads = item.kv_head_end - item.kv_head_begin;
   const int64_t group = s.num_heads / s.num_kv_heads;
@@ -755,14 +1001,16 @@ LLMBATCH_AVX2 void attend(const AttentionShape& s, const AttentionItem& item, co
 
   Scratch& w = scratch();
   w.max.assign(heads * n_rows, -std::numeric_limits<float>::infinity());
-  w.sum.assign(heads * n_rows, 0.0f);
-  const ItemRows rows{.rows = n_rows,
-                      .hd = hd,
-                      .q = aligned_floats(w.q, heads * n_rows * hd),
-                      .acc = aligned_floats(w.acc, heads * n_rows * hd),
-                      .max = w.max.data(),
-                      .sum = w.sum.data()};
+  const int64_t sum_lanes = form == Form::Dot ? 16 : 1;
+  ItemRows rows{.rows = n_rows,
+                .hd = hd,
+                .q = aligned_floats(w.q, heads * n_rows * hd),
+                .acc = aligned_floats(w.acc, heads * n_rows * hd),
+                .max = w.max.data(),
+                .sum = aligned_floats(w.sum, heads * n_rows * sum_lanes),
+                .sum_lanes = sum_lanes};
   std::fill_n(rows.acc, heads * n_rows * hd, 0.0f);
+  std::fill_n(rows.sum, heads * n_rows * sum_lanes, 0.0f);
   float* const scores = aligned_floats(w.scores, kRows * kTile);
   w.position.resize(n_rows);
   w.q_row.resize(n_rows);
@@ -785,6 +1033,14 @@ LLMBATCH_AVX2 void attend(const AttentionShape& s, const AttentionItem& item, co
       for (int64_t d = 0; d < hd; ++d) dst[d] = src[d] * q_scale;
     }
   }
+  uint32_t* p_words = nullptr;
+  if (form == Form::Dot) {  // q in words, hd / 2 a multiple of 8: row_to_bf16_pairs writes no padding
+    w.q_words.resize(heads * n_rows * hd / 2);
+    w.p_words.resize(kRows * kTile / 2);
+    rows.q_words = w.q_words.data();
+    for (int64_t i = 0; i < heads * n_rows; ++i) row_to_bf16_pairs(rows.q + i * hd, hd, rows.q_words + i * hd / 2);
+    p_words = w.p_words.data();
+  }
 
   // Tile i is planned, and its blocks asked for, while tile i - 1 is
   // computed: a decode step reads each key and value once, from memory
@@ -793,14 +1049,14 @@ LLMBATCH_AVX2 void attend(const AttentionShape& s, const AttentionItem& item, co
   thread_local TilePlan<T> plans[2];
   thread_local NextTileLines prefetch;
   thread_local std::vector<BlockId> next_blocks;
-  thread_local std::vector<T> gathered;  // [hd][kTile]: see gather_keys
-  if (s.block_size % keys_per_load(wide) != 0) gathered.resize(hd * kTile);
-  plan_tile(s, item, w.position, k_cache, v_cache, 0, wide, &plans[0]);
+  thread_local GatheredTile<T> gathered;
+  if (s.block_size % keys_per_load(form) != 0) gathered.resize(hd);
+  plan_tile(s, item, w.position, k_cache, v_cache, 0, form, &plans[0]);
   for (int64_t tile_begin = 0, t = 0; tile_begin <= last_position; tile_begin += kTile, t ^= 1) {
     const TilePlan<T>& plan = plans[t];
     plans[t ^ 1].clear();
     if (tile_begin + kTile <= last_position) {
-      plan_tile(s, item, w.position, k_cache, v_cache, tile_begin + kTile, wide, &plans[t ^ 1]);
+      plan_tile(s, item, w.position, k_cache, v_cache, tile_begin + kTile, form, &plans[t ^ 1]);
       prefetch.plan(plans[t ^ 1].blocks, s, item.kv_head_begin, heads, k_cache, v_cache);
     } else if (next != nullptr) {  // the last tile: the next item's first is asked for
       first_tile_blocks(*next, s.block_size, &next_blocks);
@@ -808,22 +1064,20 @@ LLMBATCH_AVX2 void attend(const AttentionShape& s, const AttentionItem& item, co
     } else {
       prefetch.plan({}, s, item.kv_head_begin, heads, k_cache, v_cache);
     }
-    prefetch.spread(heads * plan.score_blocks, (wide ? kWideLinesPerDim : 1) * (hd - 1));
+    const int64_t lines_per_block = form == Form::Narrow ? hd - 1 : form == Form::Wide ? kWideLinesPerDim * (hd - 1)
+                                                                                      : kDotLinesPerPair * hd / 2;
+    prefetch.spread(heads * plan.score_blocks, lines_per_block);
     for (const Cluster& c : plan.clusters) {
-      attend_cluster(s, plan, c, heads, rows, prefetch, scores, gathered.data(), wide);
+      attend_cluster(s, plan, c, heads, rows, prefetch, scores, p_words, gathered, form);
     }
     prefetch.finish();
   }
   for (int64_t h = 0; h < heads; ++h) {
     for (int64_t r = 0; r < n_rows; ++r) {
-      const float inv = 1.0f / rows.sum[rows.at(h, r)];
+      const float inv = 1.0f / (form == Form::Dot ? lanes_sum(rows.sum_of(h, r)) : *rows.sum_of(h, r));
       float* dst = out + w.q_row[r] + h * group * hd;
       const float* acc = rows.acc_of(h, r);
-      if (wide || std::is_same_v<T, float>) {  // acc in dim order: one vector loop
-        for (int64_t d = 0; d < hd; ++d) dst[d] = acc[d] * inv;
-      } else {
-        for (int64_t d = 0; d < hd; ++d) dst[d] = acc[lane_of<T>(d)] * inv;
-      }
+      for (int64_t d = 0; d < hd; ++d) dst[d] = acc[d] * inv;
     }
   }
 }
@@ -839,14 +1093,18 @@ bool attend_avx512_supports(const AttentionShape& shape) {
   return attend_avx2_supports(shape) && cpu_supports_avx512f();
 }
 
+bool attend_avx512_bf16_supports(const AttentionShape& shape) {
+  return attend_avx512_supports(shape) && shape.kv_dtype == DType::BF16 && cpu_supports_avx512_bf16();
+}
+
 namespace {
 
 void attend_any(const AttentionShape& shape, const AttentionItem& item, const AttentionItem* next, const float* q,
-                const void* k_cache, const void* v_cache, bool wide, float* out) {
+                const void* k_cache, const void* v_cache, Form form, float* out) {
   if (shape.kv_dtype == DType::F32) {
-    attend(shape, item, next, q, static_cast<const float*>(k_cache), static_cast<const float*>(v_cache), wide, out);
+    attend(shape, item, next, q, static_cast<const float*>(k_cache), static_cast<const float*>(v_cache), form, out);
   } else {
-    attend(shape, item, next, q, static_cast<const uint16_t*>(k_cache), static_cast<const uint16_t*>(v_cache), wide,
+    attend(shape, item, next, q, static_cast<const uint16_t*>(k_cache), static_cast<const uint16_t*>(v_cache), form,
            out);
   }
 }
@@ -856,13 +1114,19 @@ void attend_any(const AttentionShape& shape, const AttentionItem& item, const At
 void attend_avx2(const AttentionShape& shape, const AttentionItem& item, const AttentionItem* next, const float* q,
                  const void* k_cache, const void* v_cache, float* out) {
   LLMBATCH_CHECK(attend_avx2_supports(shape), "attend_avx2 needs AVX2, FMA, head_dim % 16 == 0 and bf16/f32 KV");
-  attend_any(shape, item, next, q, k_cache, v_cache, false, out);
+  attend_any(shape, item, next, q, k_cache, v_cache, Form::Narrow, out);
 }
 
 void attend_avx512(const AttentionShape& shape, const AttentionItem& item, const AttentionItem* next, const float* q,
                    const void* k_cache, const void* v_cache, float* out) {
   LLMBATCH_CHECK(attend_avx512_supports(shape), "attend_avx512 needs AVX-512F and attend_avx2's shapes");
-  attend_any(shape, item, next, q, k_cache, v_cache, true, out);
+  attend_any(shape, item, next, q, k_cache, v_cache, Form::Wide, out);
+}
+
+void attend_avx512_bf16(const AttentionShape& shape, const AttentionItem& item, const AttentionItem* next,
+                        const float* q, const void* k_cache, const void* v_cache, float* out) {
+  LLMBATCH_CHECK(attend_avx512_bf16_supports(shape), "attend_avx512_bf16 needs AVX512_BF16, bf16 KV and attend_avx2's shapes");
+  attend_any(shape, item, next, q, k_cache, v_cache, Form::Dot, out);
 }
 
 }  // namespace llmbatch

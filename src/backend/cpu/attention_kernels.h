@@ -40,4 +40,12 @@ bool attend_avx512_supports(const AttentionShape& shape);
 void attend_avx512(const AttentionShape& shape, const AttentionItem& item, const AttentionItem* next, const float* q,
                    const void* k_cache, const void* v_cache, float* out);
 
+// The wide kernel with bf16 dot products (VDPBF16PS): q and the softmax
+// weights rounded to bf16, two multiply-adds per lane and instruction
+// straight from the cache's words; bits of its own (within bf16 rounding of
+// the others). Needs attend_avx512_bf16_supports(shape): a bf16 KV cache.
+bool attend_avx512_bf16_supports(const AttentionShape& shape);
+void attend_avx512_bf16(const AttentionShape& shape, const AttentionItem& item, const AttentionItem* next,
+                        const float* q, const void* k_cache, const void* v_cache, float* out);
+
 }  // namespace llmbatch

@@ -14,26 +14,22 @@ namespace llmbatch {
 namespace {
 
 // Copies the keys and values of positions [begin, begin + n) of one KV head
-// into `keys` and `values` as f32: [n, head_dim] each. A block's keys of one
-// dim lie side by side: converted as one run, then put in place.
+// into `keys` and `values` as f32: [n, head_dim] each, one value at a time
+// through the layout's addressing (kv_storage.h).
 void gather_tile(const AttentionShape& s, std::span<const BlockId> table, const void* k_cache, const void* v_cache,
                  int64_t kv_head, int64_t begin, int64_t n, float* keys, float* values) {
   const size_t elem = dtype_size(s.kv_dtype);
   const auto* k = static_cast<const uint8_t*>(k_cache);
   const auto* v = static_cast<const uint8_t*>(v_cache);
-  const int64_t bs = s.block_size, hd = s.head_dim;
-  float run[kAttentionTile];
-  for (int64_t j = 0; j < n;) {
+  const int64_t bs = s.block_size, hd = s.head_dim, word = kv_word_values(s.kv_dtype);
+  for (int64_t j = 0; j < n; ++j) {
     const int64_t slot = kv_slot(table, bs, begin + j);
-    const int64_t len = std::min(n - j, bs - slot % bs);  // positions left in this block
     for (int64_t d = 0; d < hd; ++d) {
-      dtype_to_f32(s.kv_dtype, k + k_element(slot, bs, s.num_kv_heads, hd, kv_head, d) * elem, run, len);
-      for (int64_t i = 0; i < len; ++i) keys[(j + i) * hd + d] = run[i];
+      dtype_to_f32(s.kv_dtype, k + k_element(slot, bs, s.num_kv_heads, hd, kv_head, d, word) * elem,
+                   keys + j * hd + d, 1);
+      dtype_to_f32(s.kv_dtype, v + v_element(slot, bs, s.num_kv_heads, hd, kv_head, d, word) * elem,
+                   values + j * hd + d, 1);
     }
-    for (int64_t i = 0; i < len; ++i) {
-      dtype_to_f32(s.kv_dtype, v + v_row(slot + i, bs, s.num_kv_heads, hd, kv_head) * elem, values + (j + i) * hd, hd);
-    }
-    j += len;
   }
 }
 

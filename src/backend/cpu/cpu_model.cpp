@@ -157,16 +157,19 @@ void CpuModel::store_kv(int64_t layer, int64_t slot, const float* qkv_row) {
   auto* k_cache = static_cast<uint8_t*>(kv_.k_data(layer));
   auto* v_cache = static_cast<uint8_t*>(kv_.v_data(layer));
   const int64_t bs = options_.block_size, heads = config_.num_key_value_heads;
-  // K goes in one value per dim, block_size values apart: converted as a row
-  // first, then scattered by element size (2 or 4: KvStorage takes BF16 and
-  // F32), a size known at compile time so each copy is one move.
-  thread_local std::vector<uint8_t> key;
-  key.resize(hd * elem);
-  const auto scatter = elem == 2 ? scatter_elements<2> : scatter_elements<4>;
+  const int64_t word = kv_word_values(options_.kv_dtype), v_step = v_tokens_per_word(bs, word);
+  // Converted as a row first, then scattered (kv_storage.h): K one 32-bit
+  // word of dims at a time, block_size words apart; V one value at a time,
+  // v_step values apart. Sizes known at compile time, so each copy is one
+  // move.
+  thread_local std::vector<uint8_t> row;
+  row.resize(hd * elem);
+  const auto scatter_values = elem == 2 ? scatter_elements<2> : scatter_elements<4>;
   for (int64_t h = 0; h < heads; ++h) {
-    dtype_from_f32(options_.kv_dtype, qkv_row + q + h * hd, key.data(), hd);
-    scatter(key.data(), hd, k_cache + k_element(slot, bs, heads, hd, h, 0) * elem, bs);
-    dtype_from_f32(options_.kv_dtype, qkv_row + q + kv + h * hd, v_cache + v_row(slot, bs, heads, hd, h) * elem, hd);
+    dtype_from_f32(options_.kv_dtype, qkv_row + q + h * hd, row.data(), hd);
+    scatter_elements<4>(row.data(), hd / word, k_cache + k_element(slot, bs, heads, hd, h, 0, word) * elem, bs);
+    dtype_from_f32(options_.kv_dtype, qkv_row + q + kv + h * hd, row.data(), hd);
+    scatter_values(row.data(), hd, v_cache + v_element(slot, bs, heads, hd, h, 0, word) * elem, v_step);
   }
 }
 

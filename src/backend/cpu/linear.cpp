@@ -9,6 +9,7 @@
 #include <type_traits>
 #include <vector>
 
+#include "backend/cpu/bf16_pairs.h"
 #include "backend/cpu/cpu_features.h"
 #include "backend/cpu/simd.h"
 #include "core/dtype.h"
@@ -64,26 +65,7 @@ void pack_rows(const float* x, int64_t in, int rows, float* packed) {
   }
 }
 
-// One row as bf16 pairs (x[k], x[k+1]), x[k] in the low half, rounded as
-// f32_to_bf16 does (to nearest even, NaN kept NaN), 16 values at a time;
-// `pairs` holds (in + 1) / 2 rounded up to 8, the padding zero.
-__attribute__((target("avx512f"))) void row_to_bf16_pairs(const float* row, int64_t in, uint32_t* pairs) {
-  const __m512i one = _mm512_set1_epi32(1), half = _mm512_set1_epi32(0x7fff);
-  const __m512i magnitude = _mm512_set1_epi32(0x7fffffff), inf = _mm512_set1_epi32(0x7f800000);
-  const __m512i quiet = _mm512_set1_epi32(0x00400000);
-  for (int64_t k = 0; k < in; k += 16) {
-    const auto live = static_cast<__mmask16>(in - k >= 16 ? 0xffff : (1u << (in - k)) - 1);
-    const __m512i bits = _mm512_castps_si512(_mm512_maskz_loadu_ps(live, row + k));
-    const __m512i lsb = _mm512_and_si512(_mm512_srli_epi32(bits, 16), one);
-    __m512i rounded = _mm512_add_epi32(bits, _mm512_add_epi32(lsb, half));
-    const __mmask16 nan = _mm512_cmpgt_epu32_mask(_mm512_and_si512(bits, magnitude), inf);
-    rounded = _mm512_mask_or_epi32(rounded, nan, bits, quiet);
-    _mm256_storeu_si256(reinterpret_cast<__m256i*>(pairs + k / 2),
-                        _mm512_cvtepi32_epi16(_mm512_srli_epi32(rounded, 16)));
-  }
-}
-
-// The same for the BF16 kernel: [in/2][rows] pairs (x[k], x[k+1]) of bf16,
+// Rows as row_to_bf16_pairs does, for the BF16 kernel: [in/2][rows] pairs (x[k], x[k+1]) of bf16,
 // an odd last k paired with 0. Rows are converted four at a time and
 // transposed in 4 x 4 blocks of pairs: one 16-byte store per pair and four
 // rows (masked to the rows that exist in the last group), where a scalar

@@ -7,8 +7,10 @@
 #include "backend/cpu/attention_kernels.h"
 
 #include <algorithm>
+#include <cctype>
 #include <cmath>
 #include <cstring>
+#include <numbers>
 #include <numeric>
 #include <random>
 #include <string>
@@ -17,6 +19,7 @@
 
 #include <gtest/gtest.h>
 
+#include "core/dtype.h"
 #include "core/error.h"
 #include "kv/block_table.h"
 #include "kv/kv_storage.h"
@@ -37,14 +40,7 @@ std::string problem_name(const Problem& p) {
 AttentionShape shape_of(const Problem& p) { return {p.heads, p.kv_heads, p.head_dim, p.block_size, p.kv_dtype}; }
 
 // Runs the test for kernels the CPU and shape allow; Portable always runs.
-bool kernel_runs(AttentionKernel kernel, const Problem& p) {
-  switch (kernel) {
-    case AttentionKernel::Avx2: return attend_avx2_supports(shape_of(p));
-    case AttentionKernel::Avx512: return attend_avx512_supports(shape_of(p));
-    case AttentionKernel::Portable: break;
-  }
-  return true;
-}
+bool kernel_runs(AttentionKernel kernel, const Problem& p) { return attention_kernel_supported(kernel, shape_of(p)); }
 
 float round_to(DType t, float x) {
   float y;
@@ -71,8 +67,9 @@ void store(const Problem& p, const std::vector<float>& src, const std::vector<Bl
     const int64_t slot = kv_slot(table, bs, pos);
     for (int64_t h = 0; h < p.kv_heads; ++h) {
       for (int64_t d = 0; d < p.head_dim; ++d) {
-        const int64_t at = is_k ? k_element(slot, bs, p.kv_heads, p.head_dim, h, d)
-                                : v_row(slot, bs, p.kv_heads, p.head_dim, h) + d;
+        const int64_t word = kv_word_values(p.kv_dtype);
+        const int64_t at = is_k ? k_element(slot, bs, p.kv_heads, p.head_dim, h, d, word)
+                                : v_element(slot, bs, p.kv_heads, p.head_dim, h, d, word);
         dtype_from_f32(p.kv_dtype, &src[pos * row + h * p.head_dim + d], cache + at * elem, 1);
       }
     }
@@ -155,6 +152,28 @@ std::vector<double> naive(const Problem& p, const float* q, const PagedSequence&
   return out;
 }
 
+// The q the naive reference takes to meet `kernel`'s: Avx512Bf16 rounds
+// q, scaled by log2(e) / sqrt(head_dim), to bf16; scaled back, the
+// reference's scores are the kernel's to f32 rounding.
+std::vector<float> reference_q(AttentionKernel kernel, const Problem& p, std::vector<float> q) {
+  if (kernel != AttentionKernel::Avx512Bf16) return q;
+  const auto scale = static_cast<float>(std::numbers::log2e / std::sqrt(static_cast<double>(p.head_dim)));
+  for (auto& x : q) x = static_cast<float>(double(bf16_to_f32(f32_to_bf16(x * scale))) / scale);
+  return q;
+}
+
+// How far `kernel`'s output may lie from the naive reference's (given
+// reference_q): `f32` for the f32 kernels; Avx512Bf16 also rounds each
+// softmax weight p_j to bf16 (relative error ≤ 2^-9) and divides by their
+// sum: a weight p_j / Σ p moves by at most 2^-8 of itself, an output by at
+// most 2^-8 · max |v|.
+double tolerance(AttentionKernel kernel, double f32, const std::vector<float>& v) {
+  if (kernel != AttentionKernel::Avx512Bf16) return f32;
+  float most = 0.0f;
+  for (const float x : v) most = std::max(most, std::abs(x));
+  return f32 + std::ldexp(most, -8);
+}
+
 std::vector<float> random_q(int64_t n, uint32_t seed) {
   std::mt19937 rng(seed);
   std::normal_distribution<float> dist(0.0f, 1.5f);
@@ -186,17 +205,17 @@ struct KernelProblem {
 
 std::vector<KernelProblem> all_cases() {
   std::vector<KernelProblem> cases;
-  for (const auto kernel : {AttentionKernel::Portable, AttentionKernel::Avx2, AttentionKernel::Avx512}) {
+  for (const auto kernel :
+       {AttentionKernel::Portable, AttentionKernel::Avx2, AttentionKernel::Avx512, AttentionKernel::Avx512Bf16}) {
     for (const auto& p : kProblems) cases.push_back({kernel, p});
   }
   return cases;
 }
 
 std::string case_name(const ::testing::TestParamInfo<KernelProblem>& info) {
-  const char* kernel = info.param.kernel == AttentionKernel::Portable ? "portable"
-                       : info.param.kernel == AttentionKernel::Avx2   ? "avx2"
-                                                                      : "avx512";
-  return std::string(kernel) + "_" + problem_name(info.param.problem);
+  std::string kernel = attention_kernel_name(info.param.kernel);
+  std::replace_if(kernel.begin(), kernel.end(), [](char c) { return !std::isalnum(static_cast<unsigned char>(c)); }, '_');
+  return kernel + "_" + problem_name(info.param.problem);
 }
 
 class AttentionTest : public ::testing::TestWithParam<KernelProblem> {};
@@ -221,14 +240,15 @@ TEST_P(AttentionTest, MatchesNaiveSoftmaxAttention) {
     calls.push_back({rows, layout[i].second, layout[i].first, seqs[i].table});
     rows += layout[i].second;
   }
-  const std::vector<float> q = random_q(rows * qrow, 5);
+  const std::vector<float> q = random_q(rows * qrow, 5), ref_q = reference_q(kernel, p, q);
   std::vector<float> out(rows * qrow);
   paged_attention(kernel, shape_of(p), calls, q.data(), cache.k, cache.v, out.data());
   for (size_t i = 0; i < layout.size(); ++i) {
     const auto [start, n] = layout[i];
-    const auto ref = naive(p, q.data() + calls[i].first_row * qrow, seqs[i], start, n);
+    const auto ref = naive(p, ref_q.data() + calls[i].first_row * qrow, seqs[i], start, n);
+    const double tol = tolerance(kernel, 2e-5, seqs[i].v);
     for (int64_t e = 0; e < n * qrow; ++e) {
-      ASSERT_NEAR(out[calls[i].first_row * qrow + e], ref[e], 2e-5) << "seq " << i << " element " << e;
+      ASSERT_NEAR(out[calls[i].first_row * qrow + e], ref[e], tol) << "seq " << i << " element " << e;
     }
   }
 }
@@ -251,8 +271,9 @@ TEST_P(AttentionTest, PeakedSoftmaxStaysAccurate) {
   const AttentionSequence call{0, 4, len - 4, s.table};
   std::vector<float> out(4 * qrow);
   paged_attention(kernel, shape_of(p), {&call, 1}, q.data(), cache.k, cache.v, out.data());
-  const auto ref = naive(p, q.data(), s, len - 4, 4);
-  for (int64_t e = 0; e < 4 * qrow; ++e) ASSERT_NEAR(out[e], ref[e], 1e-4) << "element " << e;
+  const auto ref = naive(p, reference_q(kernel, p, q).data(), s, len - 4, 4);
+  const double tol = tolerance(kernel, 1e-4, s.v);
+  for (int64_t e = 0; e < 4 * qrow; ++e) ASSERT_NEAR(out[e], ref[e], tol) << "element " << e;
 }
 
 // Bitwise invariance: the output of the `len` tokens of one sequence
@@ -358,7 +379,7 @@ TEST_P(AttentionTest, SequencesSharingBlocksGetTheirBitsAlone) {
     calls.push_back({rows, n, len - n, seq.table});
     rows += n;
   }
-  const std::vector<float> q = random_q(rows * qrow, 37);
+  const std::vector<float> q = random_q(rows * qrow, 37), ref_q = reference_q(kernel, p, q);
   std::vector<float> batch(rows * qrow), alone(rows * qrow);
   paged_attention(kernel, shape_of(p), calls, q.data(), cache.k, cache.v, batch.data());
   for (const auto& call : calls) {
@@ -373,9 +394,10 @@ TEST_P(AttentionTest, SequencesSharingBlocksGetTheirBitsAlone) {
     const int64_t at = call.first_row * qrow;
     EXPECT_EQ(std::memcmp(batch.data() + at, alone.data() + at, call.num_tokens * qrow * sizeof(float)), 0)
         << "sequence " << i;
-    const auto ref = naive(p, q.data() + at, seqs[i], call.start_position, call.num_tokens);
+    const auto ref = naive(p, ref_q.data() + at, seqs[i], call.start_position, call.num_tokens);
+    const double tol = tolerance(kernel, 2e-5, seqs[i].v);
     for (int64_t e = 0; e < call.num_tokens * qrow; ++e) {
-      ASSERT_NEAR(batch[at + e], ref[e], 2e-5) << "sequence " << i << " element " << e;
+      ASSERT_NEAR(batch[at + e], ref[e], tol) << "sequence " << i << " element " << e;
     }
   }
 }
@@ -583,7 +605,8 @@ TEST(AttentionKernelTest, OnePlanServesEveryLayer) {
     paged_attention(attention_kernel(shape_of(p)), shape_of(p), calls, q.data(), layer->k, layer->v, direct.data());
     EXPECT_EQ(std::memcmp(planned.data(), direct.data(), q.size() * sizeof(float)), 0);
     // A plan runs on any kernel the CPU has, to that kernel's own bits.
-    for (const auto kernel : {AttentionKernel::Portable, AttentionKernel::Avx2, AttentionKernel::Avx512}) {
+    for (const auto kernel :
+         {AttentionKernel::Portable, AttentionKernel::Avx2, AttentionKernel::Avx512, AttentionKernel::Avx512Bf16}) {
       if (!kernel_runs(kernel, p)) continue;
       std::vector<float> kernel_planned(q.size()), kernel_direct(q.size());
       paged_attention(kernel, shape_of(p), plan, q.data(), layer->k, layer->v, kernel_planned.data());
@@ -597,21 +620,33 @@ TEST(AttentionKernelTest, OnePlanServesEveryLayer) {
 TEST(AttentionKernelTest, PicksTheWidestKernelTheCpuAndShapeAllow) {
   const bool cpu = __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma");
   const bool wide = cpu && __builtin_cpu_supports("avx512f");
+  const bool dot = wide && __builtin_cpu_supports("avx512bf16");
   const auto widest = wide ? AttentionKernel::Avx512 : cpu ? AttentionKernel::Avx2 : AttentionKernel::Portable;
-  EXPECT_EQ(attention_kernel({9, 3, 64, 16, DType::BF16}), widest);
+  const auto widest_bf16 = dot ? AttentionKernel::Avx512Bf16 : widest;  // bf16 dot products need a bf16 cache
+  EXPECT_EQ(attention_kernel({9, 3, 64, 16, DType::BF16}), widest_bf16);
   EXPECT_EQ(attention_kernel({32, 8, 128, 16, DType::F32}), widest);
-  EXPECT_EQ(attention_kernel({6, 2, 80, 1, DType::BF16}), widest);
+  EXPECT_EQ(attention_kernel({6, 2, 80, 1, DType::BF16}), widest_bf16);
   EXPECT_EQ(attention_kernel({8, 2, 24, 16, DType::BF16}), AttentionKernel::Portable);
   EXPECT_EQ(attention_kernel({4, 2, 64, 16, DType::F16}), AttentionKernel::Portable);
   EXPECT_STREQ(attention_kernel_name(AttentionKernel::Portable), "portable");
   EXPECT_STREQ(attention_kernel_name(AttentionKernel::Avx2), "avx2+fma");
   EXPECT_STREQ(attention_kernel_name(AttentionKernel::Avx512), "avx512");
+  EXPECT_STREQ(attention_kernel_name(AttentionKernel::Avx512Bf16), "avx512-bf16");
+  const AttentionShape bf16{9, 3, 64, 16, DType::BF16}, f32{9, 3, 64, 16, DType::F32};
+  EXPECT_TRUE(attention_kernel_supported(AttentionKernel::Portable, {8, 2, 24, 16, DType::F16}));
+  EXPECT_EQ(attention_kernel_supported(AttentionKernel::Avx2, f32), cpu);
+  EXPECT_EQ(attention_kernel_supported(AttentionKernel::Avx512, f32), wide);
+  EXPECT_EQ(attention_kernel_supported(AttentionKernel::Avx512Bf16, bf16), dot);
+  EXPECT_FALSE(attention_kernel_supported(AttentionKernel::Avx512Bf16, f32));
+  EXPECT_FALSE(attention_kernel_supported(AttentionKernel::Avx2, {8, 2, 24, 16, DType::BF16}));
 }
 
-// A vector kernel asked for a shape it cannot run (head_dim 24, f16 KV) is
-// refused, on any CPU, with both entry points.
+// A vector kernel asked for a shape it cannot run (head_dim 24, f16 KV; an
+// f32 KV cache for the bf16 dot products) is refused, on any CPU, with both
+// entry points.
 TEST(AttentionKernelTest, VectorKernelsRefuseShapesTheyCannotRun) {
-  for (const Problem& p : {Problem{8, 2, 24, 16, DType::BF16}, Problem{4, 2, 16, 16, DType::F16}}) {
+  for (const Problem& p :
+       {Problem{8, 2, 24, 16, DType::BF16}, Problem{4, 2, 16, 16, DType::F16}, Problem{4, 2, 16, 16, DType::F32}}) {
     std::mt19937 rng(5);
     Cache cache(p, 4, rng);
     const PagedSequence s = cache.add(p, 20, rng);
@@ -619,7 +654,8 @@ TEST(AttentionKernelTest, VectorKernelsRefuseShapesTheyCannotRun) {
     std::vector<float> out(q.size());
     const AttentionSequence call{0, 20, 0, s.table};
     const AttentionPlan plan = plan_attention(shape_of(p), {&call, 1}, 2);
-    for (const auto kernel : {AttentionKernel::Avx2, AttentionKernel::Avx512}) {
+    for (const auto kernel : {AttentionKernel::Avx2, AttentionKernel::Avx512, AttentionKernel::Avx512Bf16}) {
+      if (kernel_runs(kernel, p)) continue;  // only the f32 cache: runs on the f32 kernels
       EXPECT_THROW(paged_attention(kernel, shape_of(p), {&call, 1}, q.data(), cache.k, cache.v, out.data()),
                    InternalError)
           << attention_kernel_name(kernel) << " " << problem_name(p);

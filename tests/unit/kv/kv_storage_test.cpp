@@ -5,6 +5,7 @@
 #include <algorithm>
 #include <cstdint>
 #include <cstring>
+#include <string>
 #include <vector>
 
 #include "core/dtype.h"
@@ -35,7 +36,9 @@ class KvStorageTest : public testing::TestWithParam<DType> {
         for (int64_t h = 0; h < layout_.num_kv_heads; ++h) {
           for (int64_t d = 0; d < hd; ++d) {
             const int64_t bs = st.block_size(), heads = layout_.num_kv_heads;
-            uint8_t* at = base + (is_v ? v_row(slot, bs, heads, hd, h) + d : k_element(slot, bs, heads, hd, h, d)) * esize;
+            const int64_t word = kv_word_values(layout_.dtype);
+            uint8_t* at = base + (is_v ? v_element(slot, bs, heads, hd, h, d, word)
+                                       : k_element(slot, bs, heads, hd, h, d, word)) * esize;
             const float want = value_of(seq, pos, l, h * hd + d, is_v);
             if (!check) {
               dtype_from_f32(layout_.dtype, &want, at, 1);
@@ -77,30 +80,57 @@ TEST_P(KvStorageTest, LayoutAndAlignment) {
   }
 }
 
-// Head-major blocks with K and V side by side: a head's K of a block is one
-// run of block_size keys per dim, its V one run of block_size rows, the runs
-// of a block's heads follow each other, K lies in the first half of its own
-// block and V in the second (v_data() = k_data() + one half block): every
-// element of the array is addressed exactly once.
-TEST(KvLayoutTest, HeadRunsOfABlockAreContiguousAndVFollowsK) {
-  const int64_t bs = 4, heads = 3, hd = 8, half = bs * heads * hd;
-  std::vector<int> seen(5 * 2 * half, 0);
-  for (int64_t slot = 0; slot < 5 * bs; ++slot) {
-    for (int64_t h = 0; h < heads; ++h) {
-      const int64_t run = kv_head_run(slot / bs, bs, heads, hd, h);
-      EXPECT_EQ(run, (slot / bs * 2 * heads + h) * bs * hd) << "slot " << slot << " head " << h;
-      const int64_t v = v_row(slot, bs, heads, hd, h);
-      EXPECT_EQ(v - run, slot % bs * hd) << "slot " << slot << ": V rows follow one another";
-      for (int64_t d = 0; d < hd; ++d) {
-        const int64_t k = k_element(slot, bs, heads, hd, h, d);
-        EXPECT_EQ(k - run, d * bs + slot % bs) << "slot " << slot << " dim " << d << ": keys side by side per dim";
-        EXPECT_LT(k % (2 * half), half) << "slot " << slot << " head " << h << ": K in the V half";
-        ++seen[k];                 // K
-        ++seen[v + d + half];      // V, from v_data() = k_data() + one half block
+// Head-major blocks with K and V side by side, in 32-bit words: a head's K
+// of a block is one run of its keys side by side word by word (a bf16 word:
+// two consecutive dims of one key), its V one run of rows of words (a bf16
+// word: one dim of two consecutive tokens, or of one token in a block of
+// one); the runs of a block's heads follow each other, K lies in the first
+// half of its own block and V in the second (v_data() = k_data() + one half
+// block): every element of the array is addressed exactly once.
+TEST(KvLayoutTest, HeadRunsOfABlockAreContiguousWordsAndVFollowsK) {
+  EXPECT_EQ(kv_word_values(DType::BF16), 2);
+  EXPECT_EQ(kv_word_values(DType::F32), 1);
+  const int64_t heads = 3, hd = 8;
+  for (const int64_t word : {1, 2}) {
+    for (const int64_t bs : {1, 2, 4}) {
+      SCOPED_TRACE("word " + std::to_string(word) + " block size " + std::to_string(bs));
+      const int64_t half = bs * heads * hd, p = v_tokens_per_word(bs, word);
+      EXPECT_EQ(p, std::min(bs, word));
+      std::vector<int> seen(5 * 2 * half, 0);
+      for (int64_t slot = 0; slot < 5 * bs; ++slot) {
+        const int64_t i = slot % bs;
+        for (int64_t h = 0; h < heads; ++h) {
+          const int64_t run = kv_head_run(slot / bs, bs, heads, hd, h);
+          EXPECT_EQ(run, (slot / bs * 2 * heads + h) * bs * hd) << "slot " << slot << " head " << h;
+          for (int64_t d = 0; d < hd; ++d) {
+            const int64_t k = k_element(slot, bs, heads, hd, h, d, word);
+            const int64_t v = v_element(slot, bs, heads, hd, h, d, word);
+            EXPECT_EQ(k - run, (d / word * bs + i) * word + d % word) << "slot " << slot << " dim " << d;
+            EXPECT_EQ(v - run, (i / p * hd + d) * p + i % p) << "slot " << slot << " dim " << d;
+            if (d % word == 1) {
+              EXPECT_EQ(k, k_element(slot, bs, heads, hd, h, d - 1, word) + 1) << "a word: two dims";
+            }
+            if (i % p == 1) {
+              EXPECT_EQ(v, v_element(slot - 1, bs, heads, hd, h, d, word) + 1) << "a word: two tokens";
+            }
+            EXPECT_LT(k % (2 * half), half) << "slot " << slot << " head " << h << ": K in the V half";
+            ++seen[k];          // K
+            ++seen[v + half];   // V, from v_data() = k_data() + one half block
+          }
+        }
       }
+      EXPECT_EQ(std::count(seen.begin(), seen.end(), 1), static_cast<int64_t>(seen.size()))
+          << "elements overlap or leave gaps";
     }
   }
-  EXPECT_EQ(std::count(seen.begin(), seen.end(), 1), static_cast<int64_t>(seen.size())) << "elements overlap or leave gaps";
+}
+
+TEST_P(KvStorageTest, ReadableTailFollowsTheLastArray) {
+  KvStorage st(layout_, 3, 2);
+  const auto* end = static_cast<const uint8_t*>(std::as_const(st).v_block(1, 2)) + st.block_bytes();
+  const auto* first = static_cast<const uint8_t*>(std::as_const(st).k_data(0));
+  EXPECT_GE(first + st.total_bytes(), end + 64);
+  for (int i = 0; i < 64; ++i) EXPECT_EQ(end[i], 0) << "tail byte " << i;
 }
 
 TEST_P(KvStorageTest, ArraysAreDisjointAndStartZeroed) {

@@ -1,0 +1,47 @@
+#include "backend/cpu/bf16_pairs.h"
+
+#include <gtest/gtest.h>
+
+#include <bit>
+#include <cstdint>
+#include <random>
+#include <vector>
+
+#include "backend/cpu/cpu_features.h"
+#include "core/dtype.h"
+
+namespace llmbatch {
+namespace {
+
+// Every value becomes f32_to_bf16's bits, in order, two to a word (the
+// first in the low half), whatever n; ties, carries into the exponent,
+// subnormals, infinities and NaNs included; the words past the row's are zero.
+TEST(Bf16PairsTest, RowsBecomeF32ToBf16PairsWithZeroPadding) {
+  if (!cpu_supports_avx512f()) GTEST_SKIP() << "needs AVX-512F";
+  std::vector<float> row;
+  for (const uint32_t bits : {0x3f808000u, 0x3f818000u, 0x3f80c000u, 0x3f7fffffu, 0xbf808001u, 0x7f7fffffu,
+                              0x00000001u, 0x80008000u, 0x7f800000u, 0xff800000u, 0x7f800001u, 0xffc00000u}) {
+    row.push_back(std::bit_cast<float>(bits));
+  }
+  std::mt19937 rng(3);
+  std::normal_distribution<float> normal(0.0f, 10.0f);
+  while (row.size() < 45) row.push_back(normal(rng));
+  for (const int64_t n : {1, 2, 15, 16, 17, 33, 45}) {
+    SCOPED_TRACE("n " + std::to_string(n));
+    const int64_t words = (n + 1) / 2, padded = (words + 7) / 8 * 8;
+    std::vector<uint32_t> pairs(padded + 8, 0xdeadbeefu);
+    row_to_bf16_pairs(row.data(), n, pairs.data());
+    for (int64_t i = 0; i < n; ++i) {
+      const uint16_t got = static_cast<uint16_t>(pairs[i / 2] >> (16 * (i % 2)));
+      EXPECT_EQ(got, f32_to_bf16(row[i])) << "value " << i << " bits " << std::hex << std::bit_cast<uint32_t>(row[i]);
+    }
+    if (n % 2 == 1) {
+      EXPECT_EQ(pairs[n / 2] >> 16, 0u) << "an odd row's last high half";
+    }
+    for (int64_t w = words; w < padded; ++w) EXPECT_EQ(pairs[w], 0u) << "padding word " << w;
+    EXPECT_EQ(pairs[padded], 0xdeadbeefu) << "written past the padding";
+  }
+}
+
+}  // namespace
+}  // namespace llmbatch
