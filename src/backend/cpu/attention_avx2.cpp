@@ -447,11 +447,8 @@ LLMBATCH_AVX512_BF16 void score_block_wide(const uint32_t* const* q, const uint1
     LLMBATCH_UNROLL
     for (int r = 0; r < R; ++r) acc[r][g] = _mm512_setzero_ps();
   }
-  for (int64_t i = 0; i < hd / 2; ++i) {
-    LLMBATCH_UNROLL
-    for (int l = 0; l < kDotLinesPerPair; ++l) {
-      if (kDotLinesPerPair * i + l < prefetch.lines) ask_next_line(prefetch);
-    }
+  for (int64_t i = 0, ask = prefetch.lines; i < hd / 2; ++i) {
+    for (int l = 0; l < kDotLinesPerPair && ask > 0; ++l, --ask) ask_next_line(prefetch);
     __m512bh kg[G];
     LLMBATCH_UNROLL
     for (int g = 0; g < G; ++g) kg[g] = (__m512bh)_mm512_loadu_si512(pairs[g] + i * pair_stride);
@@ -620,35 +617,54 @@ LLMBATCH_AVX512 void softmax_step_wide(float* s, int64_t visible, float* max, fl
   *sum = *sum * rescale + hsum(total);
 }
 
-// softmax_step for the dot form: the tile's weights rounded to bf16 words
-// (VCVTNE2PS2BF16: to nearest even, subnormal weights flushed to zero) into
-// `p_words`, and the running sum, of those rounded weights, kept in 16
-// lanes (sum16) until the item ends: numerator and denominator see the same
-// weights, and no horizontal sum waits on each tile.
-LLMBATCH_AVX512_BF16 void softmax_step_dot(const float* s, int64_t visible, float* max, float* sum16, float* acc,
-                                           int64_t hd, uint32_t* p_words) {
+// Online-softmax step of a row block's n rows over one tile, the dot
+// form: the tile's weights rounded to bf16 words (VCVTNE2PS2BF16: to
+// nearest even, subnormal weights flushed to zero), 2^x to bf16 precision
+// (exp2_bf16_avx512); the running sum, of the rounded weights, kept in 16
+// lanes (sum16[r]) until the item ends, so numerator and denominator see
+// the same weights. Without branches, so that the rows' chains overlap: each
+// row's accumulator and sum are rescaled by 2^(old max - new max), exactly
+// 1 where the max stays (and 0 on the first tile, from a max of -inf).
+// s[r]: row r's kTile scores (log2 units), of which visible[r] count; its
+// weights go to p_words + r * kTile / 2.
+LLMBATCH_AVX512_BF16 void softmax_rows_dot(int64_t n, const float* const* s, const int64_t* visible,
+                                           float* const* max, float* const* sum16, float* const* acc, int64_t hd,
+                                           uint32_t* p_words) {
   constexpr int kVectors = kTile / 16;
-  static_assert(kVectors % 2 == 0);
+  static_assert(kTile == 64 && kVectors % 2 == 0);  // a row's visible keys as one 64-bit mask
   const __m512 neg_inf = _mm512_set1_ps(-std::numeric_limits<float>::infinity());
-  __m512 v[kVectors];
-  __m512 m = neg_inf;
-  for (int i = 0; i < kVectors; ++i) {
-    const int64_t seen = std::clamp<int64_t>(visible - 16 * i, 0, 16);
-    v[i] = _mm512_mask_load_ps(neg_inf, static_cast<__mmask16>((1u << seen) - 1), s + 16 * i);
-    m = _mm512_max_ps(m, v[i]);
+  alignas(64) float old_max[16] = {}, new_max[16] = {}, rescale[16];
+  uint64_t seen[kRows];
+  for (int64_t r = 0; r < n; ++r) {
+    seen[r] = visible[r] >= kTile ? ~uint64_t{0} : (uint64_t{1} << visible[r]) - 1;
+    __m512 m = neg_inf;
+    for (int i = 0; i < kVectors && 16 * i < visible[r]; ++i) {
+      m = _mm512_max_ps(m, _mm512_mask_load_ps(neg_inf, static_cast<__mmask16>(seen[r] >> (16 * i)), s[r] + 16 * i));
+    }
+    old_max[r] = *max[r];
+    new_max[r] = std::max(*max[r], _mm512_reduce_max_ps(m));
+    *max[r] = new_max[r];
   }
-  const float rescale = raise_max(_mm512_reduce_max_ps(m), max, acc, hd);
-  const __m512 shift = _mm512_set1_ps(*max);
+  _mm512_store_ps(rescale, exp2_bf16_avx512(_mm512_sub_ps(_mm512_load_ps(old_max), _mm512_load_ps(new_max))));
   const __m512i high = _mm512_set1_epi32(static_cast<int>(0xFFFF0000u));
-  __m512 total = _mm512_mul_ps(_mm512_load_ps(sum16), _mm512_set1_ps(rescale));
-  for (int i = 0; i < kVectors; i += 2) {  // 0 where not visible
-    const __m512 low = exp2_avx512(_mm512_sub_ps(v[i], shift)), next = exp2_avx512(_mm512_sub_ps(v[i + 1], shift));
-    const __m512i words = (__m512i)_mm512_cvtne2ps_pbh(next, low);
-    _mm512_storeu_si512(p_words + 8 * i, words);
-    total = _mm512_add_ps(total, _mm512_castsi512_ps(_mm512_slli_epi32(words, 16)));
-    total = _mm512_add_ps(total, _mm512_castsi512_ps(_mm512_and_si512(words, high)));
+  for (int64_t r = 0; r < n; ++r) {
+    const __m512 factor = _mm512_set1_ps(rescale[r]), shift = _mm512_set1_ps(new_max[r]);
+    for (int64_t d = 0; d < hd; d += 16) _mm512_storeu_ps(acc[r] + d, _mm512_mul_ps(factor, _mm512_loadu_ps(acc[r] + d)));
+    __m512 total = _mm512_mul_ps(_mm512_load_ps(sum16[r]), factor);
+    // Only the pairs of vectors that hold visible keys: the value blocks read
+    // no word past the last visible key's, and the others would add zeros.
+    for (int i = 0; i < kVectors && 16 * i < visible[r]; i += 2) {
+      const __m512 low = _mm512_mask_load_ps(neg_inf, static_cast<__mmask16>(seen[r] >> (16 * i)), s[r] + 16 * i);
+      const __m512 next =
+          _mm512_mask_load_ps(neg_inf, static_cast<__mmask16>(seen[r] >> (16 * i + 16)), s[r] + 16 * i + 16);
+      const __m512i words = (__m512i)_mm512_cvtne2ps_pbh(exp2_bf16_avx512(_mm512_sub_ps(next, shift)),
+                                                         exp2_bf16_avx512(_mm512_sub_ps(low, shift)));  // 0 where not visible
+      _mm512_storeu_si512(p_words + r * kTile / 2 + 8 * i, words);
+      total = _mm512_add_ps(total, _mm512_castsi512_ps(_mm512_slli_epi32(words, 16)));
+      total = _mm512_add_ps(total, _mm512_castsi512_ps(_mm512_and_si512(words, high)));
+    }
+    _mm512_store_ps(sum16[r], total);
   }
-  _mm512_store_ps(sum16, total);
 }
 
 // A dot-form row's sum: its 16 lanes added in a fixed order.
@@ -898,11 +914,10 @@ struct ItemRows {
 
 // The score and value blocks of up to kRows rows of a cluster: rows
 // [i, i + n) of `plan` for KV head h.
-template <typename T>
 struct RowBlock {
   const float* q[kRows];
   const uint32_t* q_words[kRows];
-  const float* p[kRows];
+  const float* p[kRows];  // the scores, then (f32 forms) the weights
   const uint32_t* p_words[kRows];
   float* acc[kRows];
 };
@@ -954,7 +969,7 @@ LLMBATCH_AVX2 void attend_cluster(const AttentionShape& s, const TilePlan<T>& pl
     const int64_t stride = 2 * (gather ? kTile : bs);
     for (int64_t i = c.row_begin; i < c.row_end; i += kRows) {
       const int64_t n = std::min<int64_t>(kRows, c.row_end - i);
-      RowBlock<T> b;
+      RowBlock b;
       for (int64_t k = 0; k < n; ++k) {
         b.q[k] = rows.q_of(h, plan.rows[i + k]);
         b.p[k] = scores + k * kTile;
@@ -971,14 +986,19 @@ LLMBATCH_AVX2 void attend_cluster(const AttentionShape& s, const TilePlan<T>& pl
       } else if constexpr (std::is_same_v<T, uint16_t>) {
         score_rows_wide(n, b.q_words, groups, stride, hd, scores, 0, c.keys, prefetch);
       }
-      for (int64_t k = 0; k < n; ++k) {
-        const int64_t r = plan.rows[i + k];
-        float* const max = &rows.max[rows.at(h, r)];
-        if (form == Form::Dot) {
-          softmax_step_dot(b.p[k], plan.visible[i + k], max, rows.sum_of(h, r), b.acc[k], hd, p_words + k * kTile / 2);
-        } else {
+      if (form == Form::Dot) {
+        float* max[kRows];
+        float* sum16[kRows];
+        for (int64_t k = 0; k < n; ++k) {
+          max[k] = &rows.max[rows.at(h, plan.rows[i + k])];
+          sum16[k] = rows.sum_of(h, plan.rows[i + k]);
+        }
+        softmax_rows_dot(n, b.p, plan.visible.data() + i, max, sum16, b.acc, hd, p_words);
+      } else {
+        for (int64_t k = 0; k < n; ++k) {
+          const int64_t r = plan.rows[i + k];
           const auto step = form == Form::Narrow ? softmax_step : softmax_step_wide;
-          step(scores + k * kTile, plan.visible[i + k], max, rows.sum_of(h, r), b.acc[k], hd);
+          step(scores + k * kTile, plan.visible[i + k], &rows.max[rows.at(h, r)], rows.sum_of(h, r), b.acc[k], hd);
         }
       }
       if (form != Form::Dot) {

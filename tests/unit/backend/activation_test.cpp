@@ -133,5 +133,35 @@ TEST(CpuFeaturesTest, ProbeIsStableAndMatchesTheCompilerBuiltin) {
   EXPECT_EQ(cpu_supports_avx512f(), __builtin_cpu_supports("avx512f") != 0);
 }
 
+// The bf16-grade exp2: within 1e-4 of exp2 where the result is normal,
+// 0 below -126 and for -inf, NaN kept.
+TEST(SimdExpTest, Exp2Bf16WithinATwentiethOfBf16sHalfUlp) {
+  if (!cpu_supports_avx512f()) GTEST_SKIP() << "needs AVX-512F";
+  std::vector<float> xs;
+  for (float x = -130.0f; x <= 127.0f; x += 0.0173f) xs.push_back(x);
+  for (float x : {-0.5f, 0.5f, 0.0f, -126.0f, 126.9f, 127.0f}) xs.push_back(x);
+  xs.push_back(-std::numeric_limits<float>::infinity());
+  xs.push_back(std::numeric_limits<float>::quiet_NaN());
+  while (xs.size() % 16) xs.push_back(0.0f);
+  std::vector<float> got(xs.size());
+  for (size_t i = 0; i < xs.size(); i += 16) {
+    [&]() __attribute__((target("avx512f"))) {
+      _mm512_storeu_ps(got.data() + i, exp2_bf16_avx512(_mm512_loadu_ps(xs.data() + i)));
+    }();
+  }
+  double worst = 0;
+  for (size_t i = 0; i < xs.size(); ++i) {
+    if (std::isnan(xs[i])) {
+      EXPECT_TRUE(std::isnan(got[i]));
+    } else if (xs[i] < -126.0f) {
+      EXPECT_EQ(got[i], 0.0f) << xs[i];
+    } else {
+      const double want = std::exp2(static_cast<double>(xs[i]));
+      worst = std::max(worst, std::abs(got[i] - want) / want);
+    }
+  }
+  EXPECT_LT(worst, 1e-4);
+}
+
 }  // namespace
 }  // namespace llmbatch
