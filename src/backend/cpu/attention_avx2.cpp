@@ -128,95 +128,73 @@ LLMBATCH_AVX2 inline float hmax(__m256 a) {
   return _mm_cvtss_f32(_mm_max_ss(m, _mm_movehdup_ps(m)));
 }
 
-// The cache lines of an item's coming tiles (K and V of the item's heads,
-// block by block, tile by tile, then the next item's first tile), handed to
-// the current tile's score blocks a share at a time, which ask for them one
-// per dim or pair of dims: a burst of hundreds of prefetches fills the load
+// The cache lines of the next tile's blocks (K and V of the item's heads),
+// handed to the current tile's score blocks a share at a time, which ask
+// for them one per dim: a burst of hundreds of prefetches fills the load
 // queue and stalls the arithmetic until memory has served them, so reading
 // the KV and computing on it would take turns instead of overlapping. They
 // go to L2 (T1): with smollm's 3 KV heads a tile is 48 KiB, and the next one
-// in L1 would evict the current one. While tile t is computed the shares
-// reach at least the end of tile t + 1 and up to kPrefetchWindow lines past
-// tile t: forks' own blocks (a decode step's last tile, one block per
-// sequence) are asked for over the tiles before, not all during the one
-// before (which left a burst of thousands of lines and stalls). A block
-// larger than a tile is asked for whole, once per tile.
-class KvPrefetch {
+// in L1 would evict the current one. A block larger than a tile is asked for
+// whole, once per tile.
+class NextTileLines {
  public:
   // `lines` lines from line `line` of run `run` on, across runs.
   struct Share {
     const char* const* runs;
-    const int64_t* run_lines;
-    int64_t run, line, lines;
+    int64_t run_lines, run, line, lines;
   };
 
-  void clear() {
-    runs_.clear();
-    run_lines_.clear();
-    tile_end_.clear();
-    run_ = line_ = next_ = target_ = share_ = 0;
-  }
-
-  // Appends a tile: the K and V runs of KV heads [first_head, first_head +
-  // heads) of `blocks`. Tile i here is the one computed after item tile i.
   template <typename T>
-  void add_tile(std::span<const BlockId> blocks, const AttentionShape& s, int64_t first_head, int64_t heads,
-                const T* k_cache, const T* v_cache) {
-    const int64_t lines = (heads * s.block_size * s.head_dim * static_cast<int64_t>(sizeof(T)) + 63) / 64;
+  void plan(std::span<const BlockId> blocks, const AttentionShape& s, int64_t first_head, int64_t heads,
+            const T* k_cache, const T* v_cache) {
+    runs_.clear();
     for (const BlockId block : blocks) {
       const int64_t run = kv_head_run(block, s.block_size, s.num_kv_heads, s.head_dim, first_head);
-      for (const T* base : {k_cache, v_cache}) {
-        runs_.push_back(reinterpret_cast<const char*>(base + run));
-        run_lines_.push_back(lines);
-      }
+      runs_.push_back(reinterpret_cast<const char*>(k_cache + run));
+      runs_.push_back(reinterpret_cast<const char*>(v_cache + run));
     }
-    tile_end_.push_back((tile_end_.empty() ? 0 : tile_end_.back()) + std::ssize(blocks) * 2 * lines);
+    run_lines_ = (heads * s.block_size * s.head_dim * static_cast<int64_t>(sizeof(T)) + 63) / 64;
+    next_ = 0;
   }
 
-  // Before item tile t is computed: spreads the lines up to its target over
-  // `calls` shares of at most `most` lines.
-  void spread(int64_t t, int64_t calls, int64_t most) {
-    const int64_t computed = t > 0 ? tile_end_[t - 1] : 0;  // lines of tiles up to t
-    target_ = std::min(tile_end_.back(), std::max(tile_end_[t], computed + kPrefetchWindow));
-    share_ = std::clamp<int64_t>((target_ - next_ + calls - 1) / std::max<int64_t>(calls, 1), 0, most);
+  // Spreads the lines over `calls` shares of at most `most` lines.
+  void spread(int64_t calls, int64_t most) {
+    share_ = std::min(most, (total() + calls - 1) / std::max<int64_t>(calls, 1));
   }
 
-  // The next share; empty once the target is reached.
+  // The next share; empty once all were taken.
   Share take() {
-    const int64_t n = std::clamp<int64_t>(target_ - next_, 0, share_);
-    const Share out{runs_.data(), run_lines_.data(), run_, line_, n};
-    advance(n);
+    const int64_t n = std::min(share_, total() - next_);
+    const Share out{runs_.data(), run_lines_, next_ / run_lines_, next_ % run_lines_, n};
+    next_ += n;
     return out;
   }
 
-  // The lines of item tile t + 1 no share took.
-  LLMBATCH_AVX2 void finish(int64_t t) {
-    while (next_ < tile_end_[t]) {
-      _mm_prefetch(runs_[run_] + 64 * line_, _MM_HINT_T1);
-      advance(1);
+  // The lines no share took (thousands where a tile's score blocks are few
+  // and the next tile's blocks many: a decode step's last tile, forks' own
+  // blocks), walked without a division per line.
+  LLMBATCH_AVX2 void finish() {
+    if (next_ >= total()) return;
+    for (int64_t run = next_ / run_lines_, line = next_ % run_lines_; next_ < total(); ++next_) {
+      _mm_prefetch(runs_[run] + 64 * line, _MM_HINT_T1);
+      if (++line == run_lines_) {
+        line = 0;
+        ++run;
+      }
     }
   }
 
  private:
-  // 512 KiB: with the tile being computed, well inside a 1 MiB L2.
-  static constexpr int64_t kPrefetchWindow = 8192;
+  int64_t total() const { return std::ssize(runs_) * run_lines_; }
 
-  void advance(int64_t n) {
-    next_ += n;
-    for (line_ += n; run_ < std::ssize(runs_) && line_ >= run_lines_[run_]; ++run_) line_ -= run_lines_[run_];
-  }
-
-  std::vector<const char*> runs_;  // K run, V run of each block of each tile
-  std::vector<int64_t> run_lines_;
-  std::vector<int64_t> tile_end_;  // lines up to the end of each tile
-  int64_t run_ = 0, line_ = 0, next_ = 0;  // the first line not asked for: in run_, and of all
-  int64_t target_ = 0, share_ = 0;
+  std::vector<const char*> runs_;  // per block of the next tile: its K run, its V run
+  int64_t run_lines_ = 0, share_ = 0, next_ = 0;
 };
 
 // Asks for the share's next line, into L2.
-inline void ask_next_line(KvPrefetch::Share& share) {
+inline void ask_next_line(NextTileLines::Share& share) {
   _mm_prefetch(share.runs[share.run] + 64 * share.line, _MM_HINT_T1);
-  if (++share.line == share.run_lines[share.run]) {
+  if (++share.line == share.run_lines) {
     share.line = 0;
     ++share.run;
   }
@@ -268,10 +246,10 @@ LLMBATCH_AVX2 inline void score_dim(const float* const* q, const T* const* pairs
 // chain per score over d = 0 .. hd - 1, whatever R and G and wherever the
 // keys come from. q: R rows of hd floats. Between the dims it asks for the
 // lines of `prefetch` (at most hd - 1, into L2), one at a time: see
-// KvPrefetch.
+// NextTileLines.
 template <int R, int G, typename T>
 LLMBATCH_AVX2 void score_block(const float* const* q, const T* const* k, int64_t pair_stride, int64_t hd, float* s,
-                               int64_t j, KvPrefetch::Share prefetch) {
+                               int64_t j, NextTileLines::Share prefetch) {
   __m256 acc[R][G];
   const T* pairs[G];
   LLMBATCH_UNROLL
@@ -388,7 +366,7 @@ LLMBATCH_AVX512 inline void score_dim_wide(const float* const* q, const T* const
 
 // Up to kWideLinesPerDim prefetch lines for dim d >= 1: a wide block covers
 // up to 64 keys.
-inline void ask_wide_lines(KvPrefetch::Share& prefetch, int64_t d) {
+inline void ask_wide_lines(NextTileLines::Share& prefetch, int64_t d) {
   LLMBATCH_UNROLL
   for (int i = 0; i < kWideLinesPerDim; ++i) {
     if (kWideLinesPerDim * (d - 1) + i < prefetch.lines) ask_next_line(prefetch);
@@ -400,7 +378,7 @@ inline void ask_wide_lines(KvPrefetch::Share& prefetch, int64_t d) {
 // (r, key) = fma over d = 0 .. hd - 1 from q_r[0] * k[0].
 template <int R, int G, typename T>
 LLMBATCH_AVX512 void score_block_wide(const float* const* q, const T* const* k, int64_t pair_stride, int64_t hd,
-                                      float* s, int64_t j, KvPrefetch::Share prefetch) {
+                                      float* s, int64_t j, NextTileLines::Share prefetch) {
   __m512 acc[R][G];
   const T* pairs[G];
   LLMBATCH_UNROLL
@@ -469,7 +447,7 @@ constexpr int kDotLinesPerPair = 2 * kWideLinesPerDim;
 // the pairs of dims, from zero. q: R rows of hd / 2 words.
 template <int R, int G>
 LLMBATCH_AVX512_BF16 void score_block_wide(const uint32_t* const* q, const uint16_t* const* k, int64_t pair_stride,
-                                           int64_t hd, float* s, int64_t j, KvPrefetch::Share prefetch) {
+                                           int64_t hd, float* s, int64_t j, NextTileLines::Share prefetch) {
   __m512 acc[R][G];
   const uint16_t* pairs[G];
   LLMBATCH_UNROLL
@@ -534,7 +512,7 @@ LLMBATCH_AVX512_BF16 void value_block_wide(const uint32_t* const* p, const uint1
 // 32, then 16 keys at a time.
 template <int R, typename Q, typename T>
 LLMBATCH_AVX512 void score_keys_wide(const Q* const* q, const T* const* k, int64_t stride, int64_t hd, float* s,
-                                     int64_t j, int64_t end, KvPrefetch& prefetch) {
+                                     int64_t j, int64_t end, NextTileLines& prefetch) {
   for (; j + 64 <= end; j += 64) score_block_wide<R, 4>(q, k + j / 8, stride, hd, s, j, prefetch.take());
   for (; j + 32 <= end; j += 32) score_block_wide<R, 2>(q, k + j / 8, stride, hd, s, j, prefetch.take());
   for (; j < end; j += 16) score_block_wide<R, 1>(q, k + j / 8, stride, hd, s, j, prefetch.take());
@@ -542,7 +520,7 @@ LLMBATCH_AVX512 void score_keys_wide(const Q* const* q, const T* const* k, int64
 
 template <typename Q, typename T>
 LLMBATCH_AVX512 void score_rows_wide(int64_t n, const Q* const* q, const T* const* k, int64_t stride, int64_t hd,
-                                     float* s, int64_t j, int64_t end, KvPrefetch& prefetch) {
+                                     float* s, int64_t j, int64_t end, NextTileLines& prefetch) {
   switch (n) {
     case 1: return score_keys_wide<1>(q, k, stride, hd, s, j, end, prefetch);
     case 2: return score_keys_wide<2>(q, k, stride, hd, s, j, end, prefetch);
@@ -877,7 +855,7 @@ void gather_tile(const T* const* keys, const T* const* values, int64_t n, int64_
 // 12 FMA chains.
 template <typename T>
 LLMBATCH_AVX2 void score_rows(int64_t n, const float* const* q, const T* const* k, int64_t stride, int64_t hd,
-                              float* s, int64_t j, int64_t end, KvPrefetch& prefetch) {
+                              float* s, int64_t j, int64_t end, NextTileLines& prefetch) {
   for (; n <= 3 && j + 32 <= end; j += 32) {
     const T* const* kg = k + j / 8;
     switch (n) {
@@ -981,7 +959,7 @@ LLMBATCH_AVX2 void block_values(Form form, const TilePlan<T>& plan, int64_t i, i
 // scores stay in L1 beside the tile's K and V.
 template <typename T>
 LLMBATCH_AVX2 void attend_cluster(const AttentionShape& s, const TilePlan<T>& plan, const Cluster& c, int64_t heads,
-                                  const ItemRows& rows, KvPrefetch& prefetch, float* scores, uint32_t* p_words,
+                                  const ItemRows& rows, NextTileLines& prefetch, float* scores, uint32_t* p_words,
                                   GatheredTile<T>& gathered, Form form) {
   const int64_t hd = s.head_dim, bs = s.block_size;
   const int64_t head_stride = bs * hd;  // from one KV head's K (or V) run of a block to the next head's
@@ -1093,37 +1071,35 @@ LLMBATCH_AVX2 void attend(const AttentionShape& s, const AttentionItem& item, co
     p_words = w.p_words.data();
   }
 
-  // Every tile is planned first, and the blocks of the coming ones asked
-  // for while the current one is computed (KvPrefetch): a decode step reads
-  // each key and value once, from memory rather than cache. The item's heads
-  // take each cluster in turn, so the reads of a block's heads come close
-  // together.
-  thread_local std::vector<TilePlan<T>> plans;
-  thread_local KvPrefetch prefetch;
+  // Tile i is planned, and its blocks asked for, while tile i - 1 is
+  // computed: a decode step reads each key and value once, from memory
+  // rather than cache. The item's heads take each cluster in turn, so the
+  // reads of a block's heads come close together.
+  thread_local TilePlan<T> plans[2];
+  thread_local NextTileLines prefetch;
   thread_local std::vector<BlockId> next_blocks;
   thread_local GatheredTile<T> gathered;
   if (s.block_size % keys_per_load(form) != 0) gathered.resize(hd);
-  const int64_t tiles = last_position / kTile + 1;
-  if (std::ssize(plans) < tiles) plans.resize(tiles);
-  prefetch.clear();
-  for (int64_t t = 0; t < tiles; ++t) {
-    plan_tile(s, item, w.position, k_cache, v_cache, t * kTile, form, &plans[t]);
-    if (t > 0) prefetch.add_tile(plans[t].blocks, s, item.kv_head_begin, heads, k_cache, v_cache);
-  }
-  next_blocks.clear();
-  if (next != nullptr) first_tile_blocks(*next, s.block_size, &next_blocks);
-  const int64_t next_heads = next != nullptr ? next->kv_head_end - next->kv_head_begin : 0;
-  prefetch.add_tile(next_blocks, s, next != nullptr ? next->kv_head_begin : 0, next_heads, k_cache, v_cache);
-  const int64_t lines_per_block = form == Form::Narrow ? hd - 1
-                                  : form == Form::Wide ? kWideLinesPerDim * (hd - 1)
-                                                       : kDotLinesPerPair * hd / 2;
-  for (int64_t t = 0; t < tiles; ++t) {
+  plan_tile(s, item, w.position, k_cache, v_cache, 0, form, &plans[0]);
+  for (int64_t tile_begin = 0, t = 0; tile_begin <= last_position; tile_begin += kTile, t ^= 1) {
     const TilePlan<T>& plan = plans[t];
-    prefetch.spread(t, heads * plan.score_blocks, lines_per_block);
+    plans[t ^ 1].clear();
+    if (tile_begin + kTile <= last_position) {
+      plan_tile(s, item, w.position, k_cache, v_cache, tile_begin + kTile, form, &plans[t ^ 1]);
+      prefetch.plan(plans[t ^ 1].blocks, s, item.kv_head_begin, heads, k_cache, v_cache);
+    } else if (next != nullptr) {  // the last tile: the next item's first is asked for
+      first_tile_blocks(*next, s.block_size, &next_blocks);
+      prefetch.plan(next_blocks, s, next->kv_head_begin, next->kv_head_end - next->kv_head_begin, k_cache, v_cache);
+    } else {
+      prefetch.plan({}, s, item.kv_head_begin, heads, k_cache, v_cache);
+    }
+    const int64_t lines_per_block = form == Form::Narrow ? hd - 1 : form == Form::Wide ? kWideLinesPerDim * (hd - 1)
+                                                                                      : kDotLinesPerPair * hd / 2;
+    prefetch.spread(heads * plan.score_blocks, lines_per_block);
     for (const Cluster& c : plan.clusters) {
       attend_cluster(s, plan, c, heads, rows, prefetch, scores, p_words, gathered, form);
     }
-    prefetch.finish(t);
+    prefetch.finish();
   }
   for (int64_t h = 0; h < heads; ++h) {
     for (int64_t r = 0; r < n_rows; ++r) {
