@@ -508,6 +508,134 @@ LLMBATCH_AVX512_BF16 void value_block_wide(const uint32_t* const* p, const uint1
   }
 }
 
+// ---- small clusters: a sequence's own blocks (dot form) ------------------
+//
+// A cluster of a few rows (one sequence's query heads of each KV head) over
+// few keys (a decode step's last tile: the sequence's own blocks) is mostly
+// waiting: one KV head's 3 rows x 16 keys are 3 score chains of hd / 2
+// dependent dot products, and its values few loads from memory at a time.
+// The item's KV heads go together here, H heads x N rows x G groups of
+// chains in one loop, and their values likewise. Each chain is the one
+// score_block_wide and value_block_wide compute, in the same order, so the
+// bits are the same.
+
+constexpr int kSmallRows = 3, kSmallHeads = 3, kSmallGroups = 2;
+// Rows of the scores' (and the dot form's weights') scratch.
+constexpr int kScoreRows = std::max(kRows, kSmallRows * kSmallHeads);
+
+// s[h * N + n][16g ..] = q[h * N + n] · the 16 keys from k[h * G + g] (pair
+// 0; pair i at + i * pair_stride), for H heads, N rows each, G groups of
+// 16 keys (H x N x G ≤ 18 chains: 32 registers); asks for the lines of one
+// prefetch share per head.
+template <int N, int H, int G>
+LLMBATCH_AVX512_BF16 void score_heads_dot(const uint32_t* const* q, const uint16_t* const* k, int64_t pair_stride,
+                                          int64_t hd, float* const* s, NextTileLines::Share* prefetch) {
+  __m512 acc[H][N][G];
+  int64_t ask[H];
+  LLMBATCH_UNROLL
+  for (int h = 0; h < H; ++h) {
+    ask[h] = prefetch[h].lines;
+    LLMBATCH_UNROLL
+    for (int n = 0; n < N; ++n) {
+      LLMBATCH_UNROLL
+      for (int g = 0; g < G; ++g) acc[h][n][g] = _mm512_setzero_ps();
+    }
+  }
+  for (int64_t i = 0; i < hd / 2; ++i) {
+    LLMBATCH_UNROLL
+    for (int h = 0; h < H; ++h) {
+      for (int l = 0; l < kDotLinesPerPair && ask[h] > 0; ++l, --ask[h]) ask_next_line(prefetch[h]);
+      __m512bh kg[G];
+      LLMBATCH_UNROLL
+      for (int g = 0; g < G; ++g) kg[g] = (__m512bh)_mm512_loadu_si512(k[h * G + g] + i * pair_stride);
+      LLMBATCH_UNROLL
+      for (int n = 0; n < N; ++n) {
+        const __m512bh qi = (__m512bh)_mm512_set1_epi32(static_cast<int>(q[h * N + n][i]));
+        LLMBATCH_UNROLL
+        for (int g = 0; g < G; ++g) acc[h][n][g] = _mm512_dpbf16_ps(acc[h][n][g], kg[g], qi);
+      }
+    }
+  }
+  LLMBATCH_UNROLL
+  for (int h = 0; h < H; ++h) {
+    LLMBATCH_UNROLL
+    for (int n = 0; n < N; ++n) {
+      LLMBATCH_UNROLL
+      for (int g = 0; g < G; ++g) _mm512_storeu_ps(s[h * N + n] + 16 * g, acc[h][n][g]);
+    }
+  }
+}
+
+// acc[h * N + n][d] += p[h * N + n] pair · (v_2i[d], v_2i+1[d]) for the
+// pairs of keys i in [0, pairs), in order, for H heads, N rows each: head
+// h's values from values[2i] + shift[h]. 32 dims at a time (hd % 32 == 0).
+template <int N, int H>
+LLMBATCH_AVX512_BF16 void value_heads_dot(const uint32_t* const* p, const uint16_t* const* values,
+                                          const int64_t* shift, int64_t pairs, int64_t hd, float* const* acc) {
+  for (int64_t c = 0; c < hd; c += 32) {
+    __m512 a[H][N][2];
+    LLMBATCH_UNROLL
+    for (int h = 0; h < H; ++h) {
+      LLMBATCH_UNROLL
+      for (int n = 0; n < N; ++n) {
+        a[h][n][0] = _mm512_loadu_ps(acc[h * N + n] + c);
+        a[h][n][1] = _mm512_loadu_ps(acc[h * N + n] + c + 16);
+      }
+    }
+    for (int64_t i = 0; i < pairs; ++i) {
+      LLMBATCH_UNROLL
+      for (int h = 0; h < H; ++h) {
+        const uint16_t* v = values[2 * i] + shift[h] + 2 * c;
+        const __m512bh v0 = (__m512bh)_mm512_loadu_si512(v), v1 = (__m512bh)_mm512_loadu_si512(v + 32);
+        LLMBATCH_UNROLL
+        for (int n = 0; n < N; ++n) {
+          const __m512bh pi = (__m512bh)_mm512_set1_epi32(static_cast<int>(p[h * N + n][i]));
+          a[h][n][0] = _mm512_dpbf16_ps(a[h][n][0], v0, pi);
+          a[h][n][1] = _mm512_dpbf16_ps(a[h][n][1], v1, pi);
+        }
+      }
+    }
+    LLMBATCH_UNROLL
+    for (int h = 0; h < H; ++h) {
+      LLMBATCH_UNROLL
+      for (int n = 0; n < N; ++n) {
+        _mm512_storeu_ps(acc[h * N + n] + c, a[h][n][0]);
+        _mm512_storeu_ps(acc[h * N + n] + c + 16, a[h][n][1]);
+      }
+    }
+  }
+}
+
+// The instantiation for n rows, h heads, g groups of 16 keys.
+template <int N, int H>
+LLMBATCH_AVX512_BF16 void score_heads_dot_groups(int64_t g, const uint32_t* const* q, const uint16_t* const* k,
+                                                 int64_t pair_stride, int64_t hd, float* const* s,
+                                                 NextTileLines::Share* prefetch) {
+  if (g == 1) return score_heads_dot<N, H, 1>(q, k, pair_stride, hd, s, prefetch);
+  return score_heads_dot<N, H, 2>(q, k, pair_stride, hd, s, prefetch);
+}
+
+template <int N>
+LLMBATCH_AVX512_BF16 void score_small_dot(int64_t h, int64_t g, const uint32_t* const* q, const uint16_t* const* k,
+                                            int64_t pair_stride, int64_t hd, float* const* s,
+                                            NextTileLines::Share* prefetch) {
+  switch (h) {
+    case 1: return score_heads_dot_groups<N, 1>(g, q, k, pair_stride, hd, s, prefetch);
+    case 2: return score_heads_dot_groups<N, 2>(g, q, k, pair_stride, hd, s, prefetch);
+    default: return score_heads_dot_groups<N, 3>(g, q, k, pair_stride, hd, s, prefetch);
+  }
+}
+
+template <int N>
+LLMBATCH_AVX512_BF16 void small_values_dot(int64_t h, const uint32_t* const* p, const uint16_t* const* values,
+                                           const int64_t* shift, int64_t pairs, int64_t hd, float* const* acc) {
+  switch (h) {
+    case 1: return value_heads_dot<N, 1>(p, values, shift, pairs, hd, acc);
+    case 2: return value_heads_dot<N, 2>(p, values, shift, pairs, hd, acc);
+    default: return value_heads_dot<N, 3>(p, values, shift, pairs, hd, acc);
+  }
+}
+
 // score_rows for the wide and dot blocks (Q: f32 or bf16 words): 64, then
 // 32, then 16 keys at a time.
 template <int R, typename Q, typename T>
@@ -634,8 +762,8 @@ LLMBATCH_AVX512 void softmax_step_wide(float* s, int64_t visible, float* max, fl
 // the same weights. Without branches, so that the rows' chains overlap: each
 // row's accumulator and sum are rescaled by 2^(old max - new max), exactly
 // 1 where the max stays (and 0 on the first tile, from a max of -inf).
-// s[r]: row r's kTile scores (log2 units), of which visible[r] count; its
-// weights go to p_words + r * kTile / 2.
+// n ≤ 16 rows; s[r]: row r's kTile scores (log2 units), of which
+// visible[r] count; its weights go to p_words + r * kTile / 2.
 LLMBATCH_AVX512_BF16 void softmax_rows_dot(int64_t n, const float* const* s, const int64_t* visible,
                                            float* const* max, float* const* sum16, float* const* acc, int64_t hd,
                                            uint32_t* p_words) {
@@ -643,7 +771,7 @@ LLMBATCH_AVX512_BF16 void softmax_rows_dot(int64_t n, const float* const* s, con
   static_assert(kTile == 64 && kVectors % 2 == 0);  // a row's visible keys as one 64-bit mask
   const __m512 neg_inf = _mm512_set1_ps(-std::numeric_limits<float>::infinity());
   alignas(64) float old_max[16] = {}, new_max[16] = {}, rescale[16];
-  uint64_t seen[kRows];
+  uint64_t seen[16];
   for (int64_t r = 0; r < n; ++r) {
     seen[r] = visible[r] >= kTile ? ~uint64_t{0} : (uint64_t{1} << visible[r]) - 1;
     __m512 m = neg_inf;
@@ -682,9 +810,9 @@ LLMBATCH_AVX512 float lanes_sum(const float* sum16) { return _mm512_reduce_add_p
 // Per-thread buffers, grown to the largest item seen; the float rows start
 // 64-byte aligned.
 struct Scratch {
-  // q, acc: [heads][rows][hd]; scores: [kRows][kTile]
+  // q, acc: [heads][rows][hd]; scores: [kScoreRows][kTile]
   std::vector<float> q, acc, scores;
-  // The dot form's q and p in bf16 words: [heads][rows][hd / 2], [kRows][kTile / 2];
+  // The dot form's q and p in bf16 words: [heads][rows][hd / 2], [kScoreRows][kTile / 2];
   // sum: [heads][rows], 16 lanes each in the dot form
   std::vector<uint32_t> q_words, p_words;
   std::vector<float> max, sum;        // [heads][rows]
@@ -954,6 +1082,63 @@ LLMBATCH_AVX2 void block_values(Form form, const TilePlan<T>& plan, int64_t i, i
   }
 }
 
+// Whether attend_small_cluster takes cluster c: the dot form from the cache
+// (16 keys side by side), up to kSmallRows rows that all see the same keys,
+// up to kSmallHeads KV heads, up to 16 * kSmallGroups keys (a whole tile of
+// a sequence's own blocks streams from memory and gains nothing: measured),
+// hd % 32 == 0.
+template <typename T>
+bool small_cluster(Form form, const AttentionShape& s, const TilePlan<T>& plan, const Cluster& c, int64_t heads) {
+  const int64_t n = c.row_end - c.row_begin;
+  if (form != Form::Dot || s.block_size % 16 != 0 || s.head_dim % 32 != 0 || n > kSmallRows || heads > kSmallHeads ||
+      c.keys > 16 * kSmallGroups) {
+    return false;
+  }
+  const auto visible = plan.visible.begin() + c.row_begin;
+  return std::all_of(visible, visible + n, [&](int64_t v) { return v == *visible; });
+}
+
+// A small cluster (small_cluster()): its KV heads' scores, softmax and
+// values each in one pass over all of them.
+template <typename T>
+LLMBATCH_AVX2 void attend_small_cluster(const AttentionShape& s, const TilePlan<T>& plan, const Cluster& c,
+                                        int64_t heads, const ItemRows& rows, NextTileLines& prefetch, float* scores,
+                                        uint32_t* p_words) {
+  if constexpr (std::is_same_v<T, uint16_t>) {
+    constexpr int kMost = kSmallRows * kSmallHeads;
+    const int64_t n = c.row_end - c.row_begin, groups = c.keys / 16, hd = s.head_dim;
+    const uint32_t* q[kMost];
+    const uint32_t* p[kMost];
+    const uint16_t* k[kSmallHeads * kSmallGroups];
+    const float* s_in[kMost];
+    float* s_out[kMost];
+    float *acc[kMost], *max[kMost], *sum16[kMost];
+    int64_t visible[kMost], shift[kSmallHeads];
+    NextTileLines::Share shares[kSmallHeads];
+    for (int64_t h = 0; h < heads; ++h) {
+      shift[h] = h * s.block_size * hd;
+      shares[h] = prefetch.take();
+      for (int64_t g = 0; g < groups; ++g) k[h * groups + g] = plan.keys[c.key_begin + 16 * g] + shift[h];
+      for (int64_t r = 0; r < n; ++r) {
+        const int64_t i = h * n + r, row = plan.rows[c.row_begin + r];
+        q[i] = rows.q_words_of(h, row);
+        s_out[i] = scores + i * kTile;
+        s_in[i] = s_out[i];
+        p[i] = p_words + i * kTile / 2;
+        acc[i] = rows.acc_of(h, row);
+        max[i] = &rows.max[rows.at(h, row)];
+        sum16[i] = rows.sum_of(h, row);
+        visible[i] = plan.visible[c.row_begin + r];
+      }
+    }
+    const auto score = n == 1 ? score_small_dot<1> : n == 2 ? score_small_dot<2> : score_small_dot<3>;
+    score(heads, groups, q, k, 2 * s.block_size, hd, s_out, shares);
+    softmax_rows_dot(heads * n, s_in, visible, max, sum16, acc, hd, p_words);
+    const auto values = n == 1 ? small_values_dot<1> : n == 2 ? small_values_dot<2> : small_values_dot<3>;
+    values(heads, p, plan.values.data() + c.key_begin, shift, (visible[0] + 1) / 2, hd, acc);
+  }
+}
+
 // One cluster of a tile, every KV head of the item: a block of up to kRows
 // rows at a time computes its scores, softmax and values, so that its
 // scores stay in L1 beside the tile's K and V.
@@ -966,6 +1151,7 @@ LLMBATCH_AVX2 void attend_cluster(const AttentionShape& s, const TilePlan<T>& pl
   const T* const* keys = plan.keys.data() + c.key_begin;
   const bool gather = bs % keys_per_load(form) != 0;
   const T* const* values = gather ? gathered.value_of.data() : plan.values.data() + c.key_begin;
+  if (small_cluster(form, s, plan, c, heads)) return attend_small_cluster(s, plan, c, heads, rows, prefetch, scores, p_words);
   for (int64_t h = 0; h < heads; ++h) {
     if (gather) gather_tile(keys, plan.values.data() + c.key_begin, c.keys, h * head_stride, bs, hd, &gathered);
     const int64_t shift = gather ? 0 : h * head_stride;
@@ -1040,7 +1226,7 @@ LLMBATCH_AVX2 void attend(const AttentionShape& s, const AttentionItem& item, co
                 .sum_lanes = sum_lanes};
   std::fill_n(rows.acc, heads * n_rows * hd, 0.0f);
   std::fill_n(rows.sum, heads * n_rows * sum_lanes, 0.0f);
-  float* const scores = aligned_floats(w.scores, kRows * kTile);
+  float* const scores = aligned_floats(w.scores, kScoreRows * kTile);
   w.position.resize(n_rows);
   w.q_row.resize(n_rows);
   int64_t last_position = 0;
@@ -1065,7 +1251,7 @@ LLMBATCH_AVX2 void attend(const AttentionShape& s, const AttentionItem& item, co
   uint32_t* p_words = nullptr;
   if (form == Form::Dot) {  // q in words, hd / 2 a multiple of 8: row_to_bf16_pairs writes no padding
     w.q_words.resize(heads * n_rows * hd / 2);
-    w.p_words.resize(kRows * kTile / 2);
+    w.p_words.resize(kScoreRows * kTile / 2);
     rows.q_words = w.q_words.data();
     for (int64_t i = 0; i < heads * n_rows; ++i) row_to_bf16_pairs(rows.q + i * hd, hd, rows.q_words + i * hd / 2);
     p_words = w.p_words.data();
