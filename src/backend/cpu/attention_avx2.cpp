@@ -1074,8 +1074,8 @@ struct RowBlock {
 template <typename P, typename T>
 LLMBATCH_AVX2 void block_values(Form form, const TilePlan<T>& plan, int64_t i, int64_t n, const P* const* p,
                                 const T* const* values, int64_t shift, int64_t hd, float* const* acc) {
-  const int64_t unit = form == Form::Dot ? 2 : 1;
-  const int64_t shared = *std::min_element(plan.visible.begin() + i, plan.visible.begin() + i + n) / unit * unit;
+  const int64_t seen_by_all = *std::min_element(plan.visible.begin() + i, plan.visible.begin() + i + n);
+  const int64_t shared = form == Form::Dot ? seen_by_all & ~int64_t{1} : seen_by_all;
   const auto run_values = [&] {
     if constexpr (std::is_same_v<P, float>) {
       return form == Form::Narrow ? values_of_rows<T> : values_of_rows_wide<float, T>;
