@@ -763,11 +763,16 @@ LLMBATCH_AVX512 void softmax_step_wide(float* s, int64_t visible, float* max, fl
 // nearest even, subnormal weights flushed to zero), 2^x to bf16 precision
 // (exp2_bf16_avx512); the running sum, of the rounded weights, kept in 16
 // lanes (sum16[r]) until the item ends, so numerator and denominator see
-// the same weights. Without branches, so that the rows' chains overlap: each
-// row's accumulator and sum are rescaled by 2^(old max - new max), exactly
-// 1 where the max stays (and 0 on the first tile, from a max of -inf).
-// n ≤ 16 rows; s[r]: row r's kTile scores (log2 units), of which
+// the same weights. The weights' reference (*max[r]) moves only when a
+// tile's max passes it by more than kLazyMax (2^8: a weight up to 256, well
+// within f32 and bf16 range, at bf16's relative precision all the same):
+// then the row's accumulator and sum are rescaled by 2^(old - new), and on
+// the first tile it is set (from -inf; nothing to rescale). Past the first
+// tiles a reference rarely moves, and a block of rows skips the rescale
+// together. n ≤ 16 rows; s[r]: row r's kTile scores (log2 units), of which
 // visible[r] count; its weights go to p_words + r * kTile / 2.
+constexpr float kLazyMax = 8.0f;
+
 LLMBATCH_AVX512_BF16 void softmax_rows_dot(int64_t n, const float* const* s, const int64_t* visible,
                                            float* const* max, float* const* sum16, float* const* acc, int64_t hd,
                                            uint32_t* p_words) {
@@ -776,22 +781,36 @@ LLMBATCH_AVX512_BF16 void softmax_rows_dot(int64_t n, const float* const* s, con
   const __m512 neg_inf = _mm512_set1_ps(-std::numeric_limits<float>::infinity());
   alignas(64) float old_max[16] = {}, new_max[16] = {}, rescale[16];
   uint64_t seen[16];
+  bool rescaled = false;
   for (int64_t r = 0; r < n; ++r) {
     seen[r] = visible[r] >= kTile ? ~uint64_t{0} : (uint64_t{1} << visible[r]) - 1;
     __m512 m = neg_inf;
     for (int i = 0; i < kVectors && 16 * i < visible[r]; ++i) {
       m = _mm512_max_ps(m, _mm512_mask_load_ps(neg_inf, static_cast<__mmask16>(seen[r] >> (16 * i)), s[r] + 16 * i));
     }
-    old_max[r] = *max[r];
-    new_max[r] = std::max(*max[r], _mm512_reduce_max_ps(m));
+    const float tile_max = _mm512_reduce_max_ps(m);
+    old_max[r] = new_max[r] = *max[r];
+    if (tile_max > old_max[r] + kLazyMax) {  // false for NaN: the row's output is NaN anyway
+      new_max[r] = tile_max;
+      rescaled |= old_max[r] != -std::numeric_limits<float>::infinity();
+    }
     *max[r] = new_max[r];
   }
-  _mm512_store_ps(rescale, exp2_bf16_avx512(_mm512_sub_ps(_mm512_load_ps(old_max), _mm512_load_ps(new_max))));
+  if (rescaled) {
+    _mm512_store_ps(rescale, exp2_bf16_avx512(_mm512_sub_ps(_mm512_load_ps(old_max), _mm512_load_ps(new_max))));
+    for (int64_t r = 0; r < n; ++r) {
+      if (old_max[r] == new_max[r]) continue;  // a first tile's max too: its accumulator and sum are zero
+      const __m512 factor = _mm512_set1_ps(rescale[r]);
+      for (int64_t d = 0; d < hd; d += 16) {
+        _mm512_storeu_ps(acc[r] + d, _mm512_mul_ps(factor, _mm512_loadu_ps(acc[r] + d)));
+      }
+      _mm512_store_ps(sum16[r], _mm512_mul_ps(factor, _mm512_load_ps(sum16[r])));
+    }
+  }
   const __m512i high = _mm512_set1_epi32(static_cast<int>(0xFFFF0000u));
   for (int64_t r = 0; r < n; ++r) {
-    const __m512 factor = _mm512_set1_ps(rescale[r]), shift = _mm512_set1_ps(new_max[r]);
-    for (int64_t d = 0; d < hd; d += 16) _mm512_storeu_ps(acc[r] + d, _mm512_mul_ps(factor, _mm512_loadu_ps(acc[r] + d)));
-    __m512 total = _mm512_mul_ps(_mm512_load_ps(sum16[r]), factor);
+    const __m512 shift = _mm512_set1_ps(new_max[r]);
+    __m512 total = _mm512_load_ps(sum16[r]);
     // Only the pairs of vectors that hold visible keys: the value blocks read
     // no word past the last visible key's, and the others would add zeros.
     for (int i = 0; i < kVectors && 16 * i < visible[r]; i += 2) {
