@@ -1,33 +1,32 @@
-// The AVX2 + FMA attention kernel, and its AVX-512 form (`wide`): the same
-// code with 16-lane score and value blocks, same bits. A work item's rows,
-// (query token, query head) of its pieces, visit key tiles (kAttentionTile
-// positions aligned to absolute positions). Per tile, the item's pieces
-// whose block tables hold the same blocks for it form a cluster (one piece
-// unless sequences share blocks: forks, n > 1 samples, prefix-cache hits,
-// or a prefill chunk's own tokens), and per cluster and KV head:
-//   scores  s[r][j] = q_r · k_j, one FMA chain over the dims per score with
-//           8 keys to a vector (the cache keeps keys side by side), up to 6 rows ×
-//           16 keys at a time (3 rows × 32 for fewer rows), straight from
-//           the cache (a tile gathered first where a block size is not a
-//           multiple of 8): a cluster's rows share the loads like a GEMM's;
+// The vector attention kernel in three forms: AVX2 + FMA (`Narrow`), its
+// AVX-512 form (`Wide`: the same code with 16-lane score and value blocks,
+// the same bits), and AVX-512 BF16 dot products (`Dot`: bits of its own).
+// A work item's rows, (query token, query head) of its pieces, visit key
+// tiles (kAttentionTile positions aligned to absolute positions). Per tile,
+// the item's pieces whose block tables hold the same blocks for it form a
+// cluster (one piece unless sequences share blocks: forks, n > 1 samples,
+// prefix-cache hits, or a prefill chunk's own tokens), and per cluster and
+// KV head:
+//   scores  s[r][j] = q_r · k_j, one chain over the dims per score with 8
+//           (Wide, Dot: 16) keys to a vector, up to 6 rows × 16-64 keys at a
+//           time, straight from the cache (a tile gathered first where a
+//           block size is not a multiple of 8, or 16): a cluster's rows
+//           share the loads like a GEMM's;
 //   softmax per row: tile max, p_j = 2^(s_j - max) with simd_exp.h's exp2
 //           (q is pre-scaled by log2(e) / sqrt(head_dim)), running sum;
 //   values  acc[r] += p[r][j] * v_j, for up to 6 rows × 16-64 dims at a time.
 // A row's numbers never meet another row's, so clustering and blocking rows
 // and keys change speed, not bits. Every reduction is a fixed function of
-// head_dim and the position: a score is an FMA chain over d = 0 .. hd - 1, a
-// value dim an FMA chain over the keys in order, and the softmax sums a tile
-// lane-wise by its position in the tile.
+// head_dim and the position: a score is a chain over d = 0 .. hd - 1 (Dot:
+// over the pairs of dims), a value dim a chain over the keys in order (Dot:
+// over the pairs of keys), and the softmax sums a tile lane-wise by its
+// position in the tile.
 //
 // K and V are read straight from the cache's 32-bit words (kv_storage.h):
-// a bf16 word's two dims (K) or two tokens (V) become two f32 vectors by a
-// shift and a mask, in dim order; f32 words are plain values.
-//
-// The wide form scores 16 keys to a zmm (rows × up to 64 keys per block) and
-// accumulates values 16 dims to a zmm. Every score and value dim is still the same FMA chain in the
-// same order, and the softmax is shared, so both forms give the same bits;
-// the wide one needs 16 keys side by side (gathered when the block size is
-// not a multiple of 16).
+// Narrow and Wide split a bf16 word's two dims (K) or two tokens (V) into
+// two f32 vectors by a shift and a mask, in dim order (f32 words are plain
+// values) and run FMA chains; Dot hands the words to VDPBF16PS as they are,
+// with q and the softmax weights rounded to bf16 (see its section).
 #include "backend/cpu/simd.h"
 
 #include <algorithm>
