@@ -403,6 +403,25 @@ LLMBATCH_AVX512 void score_block_wide(const float* const* q, const T* const* k, 
   }
 }
 
+// Dims [c, c + 16 W) of R rows of accumulators, to registers and back.
+template <int R, int W>
+LLMBATCH_AVX512 inline void load_rows(float* const* acc, int64_t c, __m512 (&a)[R][W]) {
+  LLMBATCH_UNROLL
+  for (int r = 0; r < R; ++r) {
+    LLMBATCH_UNROLL
+    for (int w = 0; w < W; ++w) a[r][w] = _mm512_loadu_ps(acc[r] + c + 16 * w);
+  }
+}
+
+template <int R, int W>
+LLMBATCH_AVX512 inline void store_rows(float* const* acc, int64_t c, const __m512 (&a)[R][W]) {
+  LLMBATCH_UNROLL
+  for (int r = 0; r < R; ++r) {
+    LLMBATCH_UNROLL
+    for (int w = 0; w < W; ++w) _mm512_storeu_ps(acc[r] + c + 16 * w, a[r][w]);
+  }
+}
+
 // value_block with 16 dims to a vector: acc[r][d] += p[r][j] * v_j[d] for
 // j in [j_begin, j_end) in order, W vectors of dims at a time.
 template <int R, int W, typename T>
@@ -410,11 +429,7 @@ LLMBATCH_AVX512 void value_block_wide(const float* const* p, const T* const* val
                                       int64_t j_end, int64_t hd, float* const* acc) {
   for (int64_t c = 0; c < hd; c += 16 * W) {
     __m512 a[R][W];
-    LLMBATCH_UNROLL
-    for (int r = 0; r < R; ++r) {
-      LLMBATCH_UNROLL
-      for (int w = 0; w < W; ++w) a[r][w] = _mm512_loadu_ps(acc[r] + c + 16 * w);
-    }
+    load_rows(acc, c, a);
     for (int64_t j = j_begin; j < j_end; ++j) {
       __m512 v[W];
       LLMBATCH_UNROLL
@@ -426,11 +441,7 @@ LLMBATCH_AVX512 void value_block_wide(const float* const* p, const T* const* val
         for (int w = 0; w < W; ++w) a[r][w] = _mm512_fmadd_ps(pj, v[w], a[r][w]);
       }
     }
-    LLMBATCH_UNROLL
-    for (int r = 0; r < R; ++r) {
-      LLMBATCH_UNROLL
-      for (int w = 0; w < W; ++w) _mm512_storeu_ps(acc[r] + c + 16 * w, a[r][w]);
-    }
+    store_rows(acc, c, a);
   }
 }
 
@@ -487,11 +498,7 @@ LLMBATCH_AVX512_BF16 void value_block_wide(const uint32_t* const* p, const uint1
                                            int64_t j_begin, int64_t j_end, int64_t hd, float* const* acc) {
   for (int64_t c = 0; c < hd; c += 16 * W) {
     __m512 a[R][W];
-    LLMBATCH_UNROLL
-    for (int r = 0; r < R; ++r) {
-      LLMBATCH_UNROLL
-      for (int w = 0; w < W; ++w) a[r][w] = _mm512_loadu_ps(acc[r] + c + 16 * w);
-    }
+    load_rows(acc, c, a);
     for (int64_t i = j_begin / 2; i < (j_end + 1) / 2; ++i) {
       __m512bh v[W];
       LLMBATCH_UNROLL
@@ -503,11 +510,7 @@ LLMBATCH_AVX512_BF16 void value_block_wide(const uint32_t* const* p, const uint1
         for (int w = 0; w < W; ++w) a[r][w] = _mm512_dpbf16_ps(a[r][w], v[w], pi);
       }
     }
-    LLMBATCH_UNROLL
-    for (int r = 0; r < R; ++r) {
-      LLMBATCH_UNROLL
-      for (int w = 0; w < W; ++w) _mm512_storeu_ps(acc[r] + c + 16 * w, a[r][w]);
-    }
+    store_rows(acc, c, a);
   }
 }
 
