@@ -489,6 +489,16 @@ LLMBATCH_AVX512_BF16 void score_block_wide(const uint32_t* const* q, const uint1
   }
 }
 
+// 32 bf16 values of a V pair row: one dim of two tokens to a word. Where the
+// pair's second token is past the keys a row sees (`alone`) its half is
+// cleared: its weight is 0, but the slot may hold anything (a token this
+// step has not written yet, or a block's earlier owner's: 0 · Inf is NaN),
+// and a row's bits must not depend on it.
+LLMBATCH_AVX512_BF16 inline __m512bh pair_row(const uint16_t* v, bool alone) {
+  const __m512i words = _mm512_loadu_si512(v);
+  return (__m512bh)(alone ? _mm512_and_si512(words, _mm512_set1_epi32(0xFFFF)) : words);
+}
+
 // value_block_wide in bf16 words: acc[r][d] += p_r pair · (v_2i[d],
 // v_2i+1[d]) for the pairs of keys i in [j_begin / 2, (j_end + 1) / 2), in
 // order; j_begin even. p: R rows of kTile / 2 words; values[2i]: the first
@@ -500,9 +510,10 @@ LLMBATCH_AVX512_BF16 void value_block_wide(const uint32_t* const* p, const uint1
     __m512 a[R][W];
     load_rows(acc, c, a);
     for (int64_t i = j_begin / 2; i < (j_end + 1) / 2; ++i) {
+      const bool alone = 2 * i + 1 == j_end;
       __m512bh v[W];
       LLMBATCH_UNROLL
-      for (int w = 0; w < W; ++w) v[w] = (__m512bh)_mm512_loadu_si512(values[2 * i] + shift + 2 * (c + 16 * w));
+      for (int w = 0; w < W; ++w) v[w] = pair_row(values[2 * i] + shift + 2 * (c + 16 * w), alone);
       LLMBATCH_UNROLL
       for (int r = 0; r < R; ++r) {
         const __m512bh pi = (__m512bh)_mm512_set1_epi32(static_cast<int>(p[r][i]));
@@ -573,11 +584,12 @@ LLMBATCH_AVX512_BF16 void score_heads_dot(const uint32_t* const* q, const uint16
 }
 
 // acc[h * N + n][d] += p[h * N + n] pair · (v_2i[d], v_2i+1[d]) for the
-// pairs of keys i in [0, pairs), in order, for H heads, N rows each: head
-// h's values from values[2i] + shift[h]. 32 dims at a time (hd % 32 == 0).
+// pairs of keys i in [0, (keys + 1) / 2), in order, for H heads, N rows
+// each: head h's values from values[2i] + shift[h]. 32 dims at a time (hd %
+// 32 == 0).
 template <int N, int H>
 LLMBATCH_AVX512_BF16 void value_heads_dot(const uint32_t* const* p, const uint16_t* const* values,
-                                          const int64_t* shift, int64_t pairs, int64_t hd, float* const* acc) {
+                                          const int64_t* shift, int64_t keys, int64_t hd, float* const* acc) {
   for (int64_t c = 0; c < hd; c += 32) {
     __m512 a[H][N][2];
     LLMBATCH_UNROLL
@@ -588,11 +600,12 @@ LLMBATCH_AVX512_BF16 void value_heads_dot(const uint32_t* const* p, const uint16
         a[h][n][1] = _mm512_loadu_ps(acc[h * N + n] + c + 16);
       }
     }
-    for (int64_t i = 0; i < pairs; ++i) {
+    for (int64_t i = 0; i < (keys + 1) / 2; ++i) {
+      const bool alone = 2 * i + 1 == keys;
       LLMBATCH_UNROLL
       for (int h = 0; h < H; ++h) {
         const uint16_t* v = values[2 * i] + shift[h] + 2 * c;
-        const __m512bh v0 = (__m512bh)_mm512_loadu_si512(v), v1 = (__m512bh)_mm512_loadu_si512(v + 32);
+        const __m512bh v0 = pair_row(v, alone), v1 = pair_row(v + 32, alone);
         LLMBATCH_UNROLL
         for (int n = 0; n < N; ++n) {
           const __m512bh pi = (__m512bh)_mm512_set1_epi32(static_cast<int>(p[h * N + n][i]));
@@ -634,11 +647,11 @@ LLMBATCH_AVX512_BF16 void score_small_dot(int64_t h, int64_t g, const uint32_t* 
 
 template <int N>
 LLMBATCH_AVX512_BF16 void small_values_dot(int64_t h, const uint32_t* const* p, const uint16_t* const* values,
-                                           const int64_t* shift, int64_t pairs, int64_t hd, float* const* acc) {
+                                           const int64_t* shift, int64_t keys, int64_t hd, float* const* acc) {
   switch (h) {
-    case 1: return value_heads_dot<N, 1>(p, values, shift, pairs, hd, acc);
-    case 2: return value_heads_dot<N, 2>(p, values, shift, pairs, hd, acc);
-    default: return value_heads_dot<N, 3>(p, values, shift, pairs, hd, acc);
+    case 1: return value_heads_dot<N, 1>(p, values, shift, keys, hd, acc);
+    case 2: return value_heads_dot<N, 2>(p, values, shift, keys, hd, acc);
+    default: return value_heads_dot<N, 3>(p, values, shift, keys, hd, acc);
   }
 }
 
@@ -801,7 +814,8 @@ LLMBATCH_AVX512_BF16 void softmax_rows_dot(int64_t n, const float* const* s, con
   if (rescaled) {
     _mm512_store_ps(rescale, exp2_bf16_avx512(_mm512_sub_ps(_mm512_load_ps(old_max), _mm512_load_ps(new_max))));
     for (int64_t r = 0; r < n; ++r) {
-      if (old_max[r] == new_max[r]) continue;  // a first tile's max too: its accumulator and sum are zero
+      // Rows whose max stayed, and first tiles' (zero accumulator and sum).
+      if (old_max[r] == new_max[r] || old_max[r] == -std::numeric_limits<float>::infinity()) continue;
       const __m512 factor = _mm512_set1_ps(rescale[r]);
       for (int64_t d = 0; d < hd; d += 16) {
         _mm512_storeu_ps(acc[r] + d, _mm512_mul_ps(factor, _mm512_loadu_ps(acc[r] + d)));
@@ -1163,7 +1177,7 @@ LLMBATCH_AVX2 void attend_small_cluster(const AttentionShape& s, const TilePlan<
     score(heads, groups, q, k, 2 * s.block_size, hd, s_out, shares);
     softmax_rows_dot(heads * n, s_in, visible, max, sum16, acc, hd, p_words);
     const auto values = n == 1 ? small_values_dot<1> : n == 2 ? small_values_dot<2> : small_values_dot<3>;
-    values(heads, p, plan.values.data() + c.key_begin, shift, (visible[0] + 1) / 2, hd, acc);
+    values(heads, p, plan.values.data() + c.key_begin, shift, visible[0], hd, acc);
   }
 }
 
