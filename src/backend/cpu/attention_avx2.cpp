@@ -499,6 +499,21 @@ LLMBATCH_AVX512_BF16 inline __m512bh pair_row(const uint16_t* v, bool alone) {
   return (__m512bh)(alone ? _mm512_and_si512(words, _mm512_set1_epi32(0xFFFF)) : words);
 }
 
+// a[r][w] += p[r] pair i · 16 W dims of the pair row at v (pair_row()).
+template <int R, int W>
+LLMBATCH_AVX512_BF16 inline void add_pair(const uint32_t* const* p, const uint16_t* v, int64_t i, bool alone,
+                                          __m512 (&a)[R][W]) {
+  __m512bh vw[W];
+  LLMBATCH_UNROLL
+  for (int w = 0; w < W; ++w) vw[w] = pair_row(v + 32 * w, alone);
+  LLMBATCH_UNROLL
+  for (int r = 0; r < R; ++r) {
+    const __m512bh pi = (__m512bh)_mm512_set1_epi32(static_cast<int>(p[r][i]));
+    LLMBATCH_UNROLL
+    for (int w = 0; w < W; ++w) a[r][w] = _mm512_dpbf16_ps(a[r][w], vw[w], pi);
+  }
+}
+
 // value_block_wide in bf16 words: acc[r][d] += p_r pair · (v_2i[d],
 // v_2i+1[d]) for the pairs of keys i in [j_begin / 2, (j_end + 1) / 2), in
 // order; j_begin even. p: R rows of kTile / 2 words; values[2i]: the first
@@ -509,18 +524,8 @@ LLMBATCH_AVX512_BF16 void value_block_wide(const uint32_t* const* p, const uint1
   for (int64_t c = 0; c < hd; c += 16 * W) {
     __m512 a[R][W];
     load_rows(acc, c, a);
-    for (int64_t i = j_begin / 2; i < (j_end + 1) / 2; ++i) {
-      const bool alone = 2 * i + 1 == j_end;
-      __m512bh v[W];
-      LLMBATCH_UNROLL
-      for (int w = 0; w < W; ++w) v[w] = pair_row(values[2 * i] + shift + 2 * (c + 16 * w), alone);
-      LLMBATCH_UNROLL
-      for (int r = 0; r < R; ++r) {
-        const __m512bh pi = (__m512bh)_mm512_set1_epi32(static_cast<int>(p[r][i]));
-        LLMBATCH_UNROLL
-        for (int w = 0; w < W; ++w) a[r][w] = _mm512_dpbf16_ps(a[r][w], v[w], pi);
-      }
-    }
+    for (int64_t i = j_begin / 2; i < j_end / 2; ++i) add_pair(p, values[2 * i] + shift + 2 * c, i, false, a);
+    if (j_end % 2 == 1) add_pair(p, values[j_end - 1] + shift + 2 * c, j_end / 2, true, a);
     store_rows(acc, c, a);
   }
 }
