@@ -135,59 +135,36 @@ LLMBATCH_AVX2 inline float hmax(__m256 a) {
 // go to L2 (T1): with smollm's 3 KV heads a tile is 48 KiB, and the next one
 // in L1 would evict the current one. A block larger than a tile is asked for
 // whole, once per tile.
-// A block a tile reads: its first `tokens` tokens (all of them, but for a
-// sequence's last block).
-struct BlockRead {
-  BlockId block;
-  int64_t tokens;
-};
-
 class NextTileLines {
  public:
   // `lines` lines from line `line` of run `run` on, across runs.
   struct Share {
     const char* const* runs;
-    const int64_t* run_lines;
-    int64_t run, line, lines;
+    int64_t run_lines, run, line, lines;
   };
 
-  // Each block's K for the item's heads, as one run, and the V of its
-  // tokens read: one run where they are all of them, else one per head (V
-  // is head-major, token pair by token pair: a sequence's last block, a
-  // decode step's own keys, reads a few of its rows).
   template <typename T>
-  void plan(std::span<const BlockRead> blocks, const AttentionShape& s, int64_t first_head, int64_t heads,
+  void plan(std::span<const BlockId> blocks, const AttentionShape& s, int64_t first_head, int64_t heads,
             const T* k_cache, const T* v_cache) {
     runs_.clear();
-    run_lines_.clear();
-    const int64_t bs = s.block_size, hd = s.head_dim, p = v_tokens_per_word(bs, value_step<T>());
-    const auto add = [&](const T* first, int64_t elements) {
-      runs_.push_back(reinterpret_cast<const char*>(first));
-      run_lines_.push_back((elements * static_cast<int64_t>(sizeof(T)) + 63) / 64);
-    };
-    for (const BlockRead& read : blocks) {
-      const int64_t run = kv_head_run(read.block, bs, s.num_kv_heads, hd, first_head);
-      add(k_cache + run, heads * bs * hd);
-      if (read.tokens >= bs) {
-        add(v_cache + run, heads * bs * hd);
-      } else {
-        for (int64_t h = 0; h < heads; ++h) add(v_cache + run + h * bs * hd, (read.tokens + p - 1) / p * p * hd);
-      }
+    for (const BlockId block : blocks) {
+      const int64_t run = kv_head_run(block, s.block_size, s.num_kv_heads, s.head_dim, first_head);
+      runs_.push_back(reinterpret_cast<const char*>(k_cache + run));
+      runs_.push_back(reinterpret_cast<const char*>(v_cache + run));
     }
-    total_ = 0;
-    for (const int64_t lines : run_lines_) total_ += lines;
+    run_lines_ = (heads * s.block_size * s.head_dim * static_cast<int64_t>(sizeof(T)) + 63) / 64;
     next_ = run_ = line_ = 0;
   }
 
   // Spreads the lines over `calls` shares of at most `most` lines.
   void spread(int64_t calls, int64_t most) {
-    share_ = std::min(most, (total_ + calls - 1) / std::max<int64_t>(calls, 1));
+    share_ = std::min(most, (total() + calls - 1) / std::max<int64_t>(calls, 1));
   }
 
   // The next share; empty once all were taken.
   Share take() {
-    const int64_t n = std::min(share_, total_ - next_);
-    const Share out{runs_.data(), run_lines_.data(), run_, line_, n};
+    const int64_t n = std::min(share_, total() - next_);
+    const Share out{runs_.data(), run_lines_, run_, line_, n};
     advance(n);
     return out;
   }
@@ -196,30 +173,31 @@ class NextTileLines {
   // and the next tile's blocks many: a decode step's last tile, forks' own
   // blocks).
   LLMBATCH_AVX2 void finish() {
-    while (next_ < total_) {
+    while (next_ < total()) {
       _mm_prefetch(runs_[run_] + 64 * line_, _MM_HINT_T1);
       advance(1);
     }
   }
 
  private:
+  int64_t total() const { return std::ssize(runs_) * run_lines_; }
+
   // Moves the cursor n lines on, without dividing (a division per share
   // or per line showed in profiles).
   void advance(int64_t n) {
     next_ += n;
-    for (line_ += n; run_ < std::ssize(run_lines_) && line_ >= run_lines_[run_]; ++run_) line_ -= run_lines_[run_];
+    for (line_ += n; line_ >= run_lines_ && run_lines_ > 0; line_ -= run_lines_) ++run_;
   }
 
-  std::vector<const char*> runs_;  // per block of the next tile: its K run, then its V run or runs
-  std::vector<int64_t> run_lines_;
-  int64_t total_ = 0, share_ = 0;
+  std::vector<const char*> runs_;  // per block of the next tile: its K run, its V run
+  int64_t run_lines_ = 0, share_ = 0;
   int64_t next_ = 0, run_ = 0, line_ = 0;  // the first line not handed out: of all, and where
 };
 
 // Asks for the share's next line, into L2.
 inline void ask_next_line(NextTileLines::Share& share) {
   _mm_prefetch(share.runs[share.run] + 64 * share.line, _MM_HINT_T1);
-  if (++share.line == share.run_lines[share.run]) {
+  if (++share.line == share.run_lines) {
     share.line = 0;
     ++share.run;
   }
@@ -907,14 +885,10 @@ struct Cluster {
 
 // Appends the blocks of a tile's cluster (or piece) that the one before did
 // not hold at the same place: the blocks to prefetch, each once, where
-// forks share all but their last blocks. blocks[0] holds positions from
-// `first`; positions up to `end` are read.
-void append_new_blocks(std::span<const BlockId> previous, std::span<const BlockId> blocks, int64_t first, int64_t end,
-                       int64_t block_size, std::vector<BlockRead>* out) {
+// forks share all but their last blocks.
+void append_new_blocks(std::span<const BlockId> previous, std::span<const BlockId> blocks, std::vector<BlockId>* out) {
   for (size_t b = 0; b < blocks.size(); ++b) {
-    if (b < previous.size() && previous[b] == blocks[b]) continue;
-    const int64_t start = first + static_cast<int64_t>(b) * block_size;
-    out->push_back({blocks[b], std::clamp<int64_t>(end - start, 1, block_size)});
+    if (b >= previous.size() || previous[b] != blocks[b]) out->push_back(blocks[b]);
   }
 }
 
@@ -926,7 +900,7 @@ struct TilePlan {
   std::vector<int64_t> rows, visible;  // the rows that see the tile, and how many of its keys each sees
   std::vector<const T*> keys;          // per key: its first word (pair 0), pair i at + i * 2 * block_size
   std::vector<const T*> values;        // per key: its value's dim 0, dim d at + d * value_step()
-  std::vector<BlockRead> blocks;       // the blocks read, for the prefetch
+  std::vector<BlockId> blocks;         // the blocks read, for the prefetch
   int64_t score_blocks = 0;            // score_block calls per KV head
 
   void clear() {
@@ -982,7 +956,7 @@ void plan_tile(const AttentionShape& s, const AttentionItem& item, std::span<con
         plan->values.push_back(v_cache + run + i / word * s.head_dim * word + i % word);
       }
     }
-    append_new_blocks(previous_blocks, cluster_blocks, first_block * bs, tile_begin + seen, bs, &plan->blocks);
+    append_new_blocks(previous_blocks, cluster_blocks, &plan->blocks);
     previous_blocks = cluster_blocks;
     for (int64_t i = c.row_begin; i < c.row_end; i += kRows) {
       plan->score_blocks += score_blocks_of(std::min<int64_t>(kRows, c.row_end - i), c.keys, form);
@@ -1094,14 +1068,14 @@ LLMBATCH_AVX2 void values_of_rows(int64_t n, const float* const* p, const T* con
 
 // The blocks of an item's first tile (positions 0 .. kTile - 1 its pieces
 // see), each once where consecutive pieces share them.
-void first_tile_blocks(const AttentionItem& item, int64_t block_size, std::vector<BlockRead>* out) {
+void first_tile_blocks(const AttentionItem& item, int64_t block_size, std::vector<BlockId>* out) {
   out->clear();
   std::span<const BlockId> previous;
   for (const AttentionPiece& piece : item.pieces) {
     const AttentionSequence& seq = *piece.sequence;
     const int64_t seen = std::min(kTile, seq.start_position + piece.token_end);
     const std::span<const BlockId> blocks = seq.block_table.first((seen + block_size - 1) / block_size);
-    append_new_blocks(previous, blocks, 0, seen, block_size, out);
+    append_new_blocks(previous, blocks, out);
     previous = blocks;
   }
 }
@@ -1336,7 +1310,7 @@ LLMBATCH_AVX2 void attend(const AttentionShape& s, const AttentionItem& item, co
   // reads of a block's heads come close together.
   thread_local TilePlan<T> plans[2];
   thread_local NextTileLines prefetch;
-  thread_local std::vector<BlockRead> next_blocks;
+  thread_local std::vector<BlockId> next_blocks;
   thread_local GatheredTile<T> gathered;
   if (s.block_size % keys_per_load(form) != 0) gathered.resize(hd);
   plan_tile(s, item, w.position, k_cache, v_cache, 0, form, &plans[0]);
