@@ -24,8 +24,8 @@ KvStorage::KvStorage(const KvLayout& layout, int64_t num_blocks, int64_t block_s
   LLMBATCH_CHECK(array_bytes / static_cast<size_t>(num_blocks) == 2 * block_bytes_, "KV storage size overflows");
   array_stride_ = (array_bytes + kAlignment - 1) / kAlignment * kAlignment;
   const auto num_arrays = static_cast<size_t>(layout.num_layers);
-  total_bytes_ = array_stride_ * num_arrays + kAlignment;  // the readable tail
-  LLMBATCH_CHECK((total_bytes_ - kAlignment) / num_arrays == array_stride_, "KV storage size overflows");
+  total_bytes_ = array_stride_ * num_arrays + kKvReadableTail;
+  LLMBATCH_CHECK((total_bytes_ - kKvReadableTail) / num_arrays == array_stride_, "KV storage size overflows");
   memory_ = AnonymousMemory(total_bytes_, "the KV cache", {.key = "engine.kv_cache_memory"},
                             "lower engine.kv_cache_memory");
   // Committed up front: first-touch faults (a 2 MiB page cleared per fresh

@@ -15,17 +15,19 @@
 // bench_kv_read). The words are what a bf16 dot product instruction
 // (VDPBF16PS: per 32-bit lane, a pair of products) takes straight from the
 // cache: q·K with 16 keys to a vector pairs dims, P·V with 16 dims to a
-// vector pairs tokens. f32 kernels read a word's halves as two vectors, so
-// the layout costs them nothing (docs/backend.md). kv_head_run(),
-// k_element() and v_element() are the one place that spells the layout
-// out; k_data() and v_data() are the layer's array and the same array one
-// half block on, so a kv_head_run() offset serves both. A device backend
+// vector pairs tokens. The f32 kernels split a K word into two vectors and
+// widen a token's V from a load at its own value, so the layout costs them
+// nothing (docs/backend.md). kv_head_run(), k_run_offset() and
+// v_run_offset() are the one place that spells the layout out (k_element()
+// and v_element() put them together); k_data() and v_data() are the
+// layer's array and the same array one half block on, so a kv_head_run()
+// offset serves both. A device backend
 // keeps its own storage with the same addressing and the same bookkeeping.
 //
 // Memory: one AnonymousMemory mapping (huge pages), zero-filled and
-// committed at creation. Every layer's array starts 64-byte aligned, and 64
-// readable bytes follow the last one (vector loads may read one value past
-// a run's end); a K or V block is 64-byte aligned when block_bytes() is a
+// committed at creation. Every layer's array starts 64-byte aligned, and
+// kKvReadableTail readable bytes follow the last one (vector loads may read
+// one value past a run's end); a K or V block is 64-byte aligned when block_bytes() is a
 // multiple of 64 (any head_dim that is a multiple of 32). Slots no
 // sequence has written read as zeros. Not thread-safe for concurrent
 // copy_block() on the same blocks.
@@ -48,7 +50,11 @@ constexpr int64_t kv_head_run(int64_t block, int64_t block_size, int64_t num_kv_
   return (block * 2 * num_kv_heads + kv_head) * block_size * head_dim;
 }
 
-// Values of a KV dtype to a 32-bit word of the layout: 2 for bf16, 1 for f32.
+// Readable bytes after the storage's last array.
+constexpr size_t kKvReadableTail = 64;
+
+// Values of a KV dtype to a 32-bit word of the layout: 2 for bf16, 1 for f32
+// (the storage's dtypes; 1 for any other, as a portable kernel reads them).
 constexpr int64_t kv_word_values(DType dtype) { return dtype == DType::BF16 ? 2 : 1; }
 
 // Consecutive tokens whose values of a dim share a word: W, or 1 in a block
@@ -57,12 +63,24 @@ constexpr int64_t v_tokens_per_word(int64_t block_size, int64_t word_values) {
   return block_size < word_values ? block_size : word_values;
 }
 
+// Dim `d` of the key of token `i` of a block, from the start of one head's
+// K run, with `word_values` values to a word.
+constexpr int64_t k_run_offset(int64_t i, int64_t d, int64_t block_size, int64_t word_values) {
+  return (d / word_values * block_size + i) * word_values + d % word_values;
+}
+
+// Dim `d` of the value of token `i` of a block, from the start of one
+// head's V run, with `tokens_per_word` (v_tokens_per_word()) tokens to a word.
+constexpr int64_t v_run_offset(int64_t i, int64_t d, int64_t head_dim, int64_t tokens_per_word) {
+  return (i / tokens_per_word * head_dim + d) * tokens_per_word + i % tokens_per_word;
+}
+
 // Dim `d` of `kv_head`'s key for the token in cache slot `slot` (kv_slot()),
 // from k_data(), with `word_values` values to a word.
 constexpr int64_t k_element(int64_t slot, int64_t block_size, int64_t num_kv_heads, int64_t head_dim, int64_t kv_head,
                             int64_t d, int64_t word_values) {
   return kv_head_run(slot / block_size, block_size, num_kv_heads, head_dim, kv_head) +
-         (d / word_values * block_size + slot % block_size) * word_values + d % word_values;
+         k_run_offset(slot % block_size, d, block_size, word_values);
 }
 
 // Dim `d` of `kv_head`'s value for the token in cache slot `slot`, from
@@ -70,9 +88,8 @@ constexpr int64_t k_element(int64_t slot, int64_t block_size, int64_t num_kv_hea
 // v_tokens_per_word() values apart.
 constexpr int64_t v_element(int64_t slot, int64_t block_size, int64_t num_kv_heads, int64_t head_dim, int64_t kv_head,
                             int64_t d, int64_t word_values) {
-  const int64_t p = v_tokens_per_word(block_size, word_values), i = slot % block_size;
-  return kv_head_run(slot / block_size, block_size, num_kv_heads, head_dim, kv_head) + (i / p * head_dim + d) * p +
-         i % p;
+  return kv_head_run(slot / block_size, block_size, num_kv_heads, head_dim, kv_head) +
+         v_run_offset(slot % block_size, d, head_dim, v_tokens_per_word(block_size, word_values));
 }
 
 class KvStorage {

@@ -23,10 +23,13 @@
 // position in the tile.
 //
 // K and V are read straight from the cache's 32-bit words (kv_storage.h):
-// Narrow and Wide split a bf16 word's two dims (K) or two tokens (V) into
-// two f32 vectors by a shift and a mask, in dim order (f32 words are plain
-// values) and run FMA chains; Dot hands the words to VDPBF16PS as they are,
-// with q and the softmax weights rounded to bf16 (see its section).
+// Narrow and Wide split a bf16 K word's two dims into two f32 vectors by a
+// shift and a mask, and widen a token's V from a load at its own value
+// (value_dims: the low halves; f32 words are plain values), and run FMA
+// chains; Dot hands the words to VDPBF16PS as they are, with q and the
+// softmax weights rounded to bf16, a 16-lane running sum per row and a
+// lazily moved reference max (softmax_rows_dot), and a sequence's few rows
+// over few keys take all their KV heads in one loop (attend_small_cluster).
 #include "backend/cpu/simd.h"
 
 #include <algorithm>
@@ -84,12 +87,12 @@ int64_t keys_per_load(Form form) { return form == Form::Narrow ? 8 : 16; }
 // The cache in 32-bit words (kv_storage.h): T's values to a word, 2 bf16
 // or 1 f32. K: a key's dims 2i and 2i + 1 are "pair" i, pair_stride
 // elements from pair i - 1 (2 * block_size, or 2 * kTile in a gathered
-// tile). V: a token's dims lie value_step<T>() elements apart (bf16: the
+// tile). V: a token's dims lie word_values<T>() elements apart (bf16: the
 // other token of the word between them; a tile with a block size of 1 is
 // gathered into words first).
 template <typename T>
-constexpr int64_t value_step() {
-  return std::is_same_v<T, float> ? 1 : 2;
+constexpr int64_t word_values() {
+  return kv_word_values(std::is_same_v<T, float> ? DType::F32 : DType::BF16);
 }
 
 // Dim 2i + Half of 8 keys as f32, from their pair i.
@@ -129,7 +132,7 @@ LLMBATCH_AVX2 inline float hmax(__m256 a) {
 
 // The cache lines of the next tile's blocks (K and V of the item's heads),
 // handed to the current tile's score blocks a share at a time, which ask
-// for them one per dim: a burst of hundreds of prefetches fills the load
+// for them a few per dim or pair of dims: a burst of hundreds of prefetches fills the load
 // queue and stalls the arithmetic until memory has served them, so reading
 // the KV and computing on it would take turns instead of overlapping. They
 // go to L2 (T1): with smollm's 3 KV heads a tile is 48 KiB, and the next one
@@ -203,10 +206,9 @@ inline void ask_next_line(NextTileLines::Share& share) {
   }
 }
 
-// One dim of a score block: acc[r][g] (+)= q_r[d] * dim d of group g's
-// keys, d = 2i + Half, from the groups' pair i (First: the products of dim
-// 0 start the chains; an FMA onto zero would round the same, and starting
-// from products keeps GCC 12 from holding the chains in memory).
+// acc = qd * kg (First: the products of dim 0 start the chains; an FMA onto
+// zero would round the same, and starting from products keeps GCC 12 from
+// holding the chains in memory), else acc += qd * kg.
 template <bool First>
 LLMBATCH_AVX2 inline void add_product(__m256 qd, __m256 kg, __m256* acc) {
   if constexpr (First) {
@@ -216,6 +218,8 @@ LLMBATCH_AVX2 inline void add_product(__m256 qd, __m256 kg, __m256* acc) {
   }
 }
 
+// One dim of a score block: acc[r][g] (+)= q_r[d] * dim d of group g's
+// keys, d = 2i + Half, from the groups' pair i.
 template <int R, int G, int Half, bool First, typename T>
 LLMBATCH_AVX2 inline void score_dim(const float* const* q, const T* const* pairs, int64_t pair_stride, int64_t d,
                                     __m256 (&acc)[R][G]) {
@@ -276,7 +280,7 @@ LLMBATCH_AVX2 void score_block(const float* const* q, const T* const* k, int64_t
 
 // acc[r] += p[r][j] * v_j for j in [j_begin, j_end), in order, for R rows,
 // 16 * W dims at a time; v_j's first dim at values[j] + shift, the next
-// value_step() on. p: R rows of weights; acc: R rows of hd in dim order.
+// word_values() on. p: R rows of weights; acc: R rows of hd in dim order.
 template <int R, int W, typename T>
 LLMBATCH_AVX2 void value_block(const float* const* p, const T* const* values, int64_t shift, int64_t j_begin,
                                int64_t j_end, int64_t hd, float* const* acc) {
@@ -290,8 +294,8 @@ LLMBATCH_AVX2 void value_block(const float* const* p, const T* const* values, in
     for (int64_t j = j_begin; j < j_end; ++j) {
       LLMBATCH_UNROLL
       for (int w = 0; w < W; ++w) {
-        const T* v = values[j] + shift + value_step<T>() * (c + 16 * w);
-        const __m256 v0 = value_dims(v), v1 = value_dims(v + value_step<T>() * 8);
+        const T* v = values[j] + shift + word_values<T>() * (c + 16 * w);
+        const __m256 v0 = value_dims(v), v1 = value_dims(v + word_values<T>() * 8);
         LLMBATCH_UNROLL
         for (int r = 0; r < R; ++r) {
           const __m256 pj = _mm256_broadcast_ss(p[r] + j);
@@ -433,7 +437,7 @@ LLMBATCH_AVX512 void value_block_wide(const float* const* p, const T* const* val
     for (int64_t j = j_begin; j < j_end; ++j) {
       __m512 v[W];
       LLMBATCH_UNROLL
-      for (int w = 0; w < W; ++w) v[w] = value_dims_wide(values[j] + shift + value_step<T>() * (c + 16 * w));
+      for (int w = 0; w < W; ++w) v[w] = value_dims_wide(values[j] + shift + word_values<T>() * (c + 16 * w));
       LLMBATCH_UNROLL
       for (int r = 0; r < R; ++r) {
         const __m512 pj = _mm512_set1_ps(p[r][j]);
@@ -448,8 +452,8 @@ LLMBATCH_AVX512 void value_block_wide(const float* const* p, const T* const* val
 // ---- the bf16 dot-product blocks (Form::Dot) -----------------------------
 //
 // q rounded to bf16 (row_to_bf16_pairs) and the softmax weights p too
-// (softmax_step_dot), K and V bf16 from the cache: one VDPBF16PS adds a pair of products to each of 16
-// lanes. Scores: lane = key, the pair = 2 dims of the key's word, a chain
+// (softmax_rows_dot), K and V bf16 from the cache: one VDPBF16PS adds a
+// pair of products to each of 16 lanes. Scores: lane = key, the pair = 2 dims of the key's word, a chain
 // over the pairs of dims. Values: lane = dim, the pair = 2 tokens of V's
 // word, a chain over the pairs of keys in order. 2 multiply-adds per lane
 // and instruction where the f32 forms do 1.
@@ -517,7 +521,7 @@ LLMBATCH_AVX512_BF16 inline void add_pair(const uint32_t* const* p, const uint16
 // value_block_wide in bf16 words: acc[r][d] += p_r pair · (v_2i[d],
 // v_2i+1[d]) for the pairs of keys i in [j_begin / 2, (j_end + 1) / 2), in
 // order; j_begin even. p: R rows of kTile / 2 words; values[2i]: the first
-// word of the pair's row (a token's dims are value_step() apart).
+// word of the pair's row (a token's dims are word_values() apart).
 template <int R, int W>
 LLMBATCH_AVX512_BF16 void value_block_wide(const uint32_t* const* p, const uint16_t* const* values, int64_t shift,
                                            int64_t j_begin, int64_t j_end, int64_t hd, float* const* acc) {
@@ -651,7 +655,7 @@ LLMBATCH_AVX512_BF16 void score_small_dot(int64_t h, int64_t g, const uint32_t* 
 }
 
 template <int N>
-LLMBATCH_AVX512_BF16 void small_values_dot(int64_t h, const uint32_t* const* p, const uint16_t* const* values,
+LLMBATCH_AVX512_BF16 void values_small_dot(int64_t h, const uint32_t* const* p, const uint16_t* const* values,
                                            const int64_t* shift, int64_t keys, int64_t hd, float* const* acc) {
   switch (h) {
     case 1: return value_heads_dot<N, 1>(p, values, shift, keys, hd, acc);
@@ -856,10 +860,9 @@ LLMBATCH_AVX512 float lanes_sum(const float* sum16) { return _mm512_reduce_add_p
 struct Scratch {
   // q, acc: [heads][rows][hd]; scores: [kScoreRows][kTile]
   std::vector<float> q, acc, scores;
-  // The dot form's q and p in bf16 words: [heads][rows][hd / 2], [kScoreRows][kTile / 2];
-  // sum: [heads][rows], 16 lanes each in the dot form
+  // The dot form's q and p in bf16 words: [heads][rows][hd / 2], [kScoreRows][kTile / 2]
   std::vector<uint32_t> q_words, p_words;
-  std::vector<float> max, sum;        // [heads][rows]
+  std::vector<float> max, sum;        // [heads][rows]; sum: 16 lanes a row in the dot form
   std::vector<int64_t> position;      // [rows]
   std::vector<int64_t> q_row;         // [rows]: where the item's first head reads the row's q, writes its output
 };
@@ -899,7 +902,7 @@ struct TilePlan {
   std::vector<Cluster> clusters;
   std::vector<int64_t> rows, visible;  // the rows that see the tile, and how many of its keys each sees
   std::vector<const T*> keys;          // per key: its first word (pair 0), pair i at + i * 2 * block_size
-  std::vector<const T*> values;        // per key: its value's dim 0, dim d at + d * value_step()
+  std::vector<const T*> values;        // per key: its value's dim 0 (its dims v_tokens_per_word() apart)
   std::vector<BlockId> blocks;         // the blocks read, for the prefetch
   int64_t score_blocks = 0;            // score_block calls per KV head
 
@@ -924,7 +927,7 @@ void plan_tile(const AttentionShape& s, const AttentionItem& item, std::span<con
                const T* k_cache, const T* v_cache, int64_t tile_begin, Form form, TilePlan<T>* plan) {
   plan->clear();
   const int64_t bs = s.block_size, first_block = tile_begin / bs, group = s.num_heads / s.num_kv_heads;
-  constexpr int64_t word = value_step<T>();
+  constexpr int64_t word = word_values<T>();
   std::span<const BlockId> cluster_blocks, previous_blocks;
   auto close = [&] {
     if (plan->clusters.empty()) return;
@@ -935,7 +938,7 @@ void plan_tile(const AttentionShape& s, const AttentionItem& item, std::span<con
     // One table lookup per block; keys past the cluster's blocks are scored,
     // never used: they repeat its last 8 keys (its last key where blocks do
     // not hold whole vectors: those are gathered). Padding only happens
-    // for a block size below 16, which the wide form always gathers.
+    // for a block size below 16, which the wide and dot forms always gather.
     for (int64_t j = 0; j < c.keys;) {
       const int64_t pos = tile_begin + j, block = pos / bs - first_block;
       if (block == std::ssize(cluster_blocks)) {
@@ -948,12 +951,12 @@ void plan_tile(const AttentionShape& s, const AttentionItem& item, std::span<con
       }
       const int64_t run = kv_head_run(cluster_blocks[block], bs, s.num_kv_heads, s.head_dim, item.kv_head_begin);
       for (int64_t i = pos % bs; i < bs && j < c.keys; ++i, ++j) {
-        // Offsets within the run: k_element() and v_element() in a block of
-        // one head, with the word size known here at compile time (they
-        // divide by it; a division per key was 5% of a decode step's
-        // attention). A block of one token has only i = 0, offset 0.
-        plan->keys.push_back(k_cache + run + i * word);
-        plan->values.push_back(v_cache + run + i / word * s.head_dim * word + i % word);
+        // Offsets within the run, with the word size known here at compile
+        // time (the offsets divide by it; a division per key was 5% of a
+        // decode step's attention). A block of one token, whose V has one
+        // token to a word, has only i = 0: offset 0 either way.
+        plan->keys.push_back(k_cache + run + k_run_offset(i, 0, bs, word));
+        plan->values.push_back(v_cache + run + v_run_offset(i, 0, s.head_dim, word));
       }
     }
     append_new_blocks(previous_blocks, cluster_blocks, &plan->blocks);
@@ -997,14 +1000,14 @@ void plan_tile(const AttentionShape& s, const AttentionItem& item, std::span<con
 // a multiple of keys_per_load (8, or 16 in the wide form), where a load's
 // keys of a dim do not lie side by side in the cache (nor, for a block of
 // one bf16 token, a word's two tokens). keys: [hd / W][kTile][W];
-// values: [kTile / W][hd][W], W = value_step<T>().
+// values: [kTile / W][hd][W], W = word_values<T>().
 template <typename T>
 struct GatheredTile {
   std::vector<T> keys, values;
   std::vector<const T*> value_of;  // per key: its value's dim 0 in `values`
 
   void resize(int64_t hd) {
-    constexpr int64_t w = value_step<T>();
+    constexpr int64_t w = word_values<T>();
     keys.resize(hd * kTile);
     values.resize(hd * kTile + 32);  // value_dims reads one value past the last
     value_of.resize(kTile);
@@ -1015,18 +1018,18 @@ struct GatheredTile {
 template <typename T>
 void gather_tile(const T* const* keys, const T* const* values, int64_t n, int64_t shift, int64_t bs, int64_t hd,
                  GatheredTile<T>* dst) {
-  constexpr int64_t w = value_step<T>();
+  constexpr int64_t w = word_values<T>();
   const int64_t v_step = v_tokens_per_word(bs, w);
   for (int64_t j = 0; j < n; ++j) {
     for (int64_t d = 0; d < hd; ++d) {
-      dst->keys[k_element(j, kTile, 1, hd, 0, d, w)] = keys[j][shift + d / w * bs * w + d % w];
-      dst->values[v_element(j, kTile, 1, hd, 0, d, w)] = values[j][shift + d * v_step];
+      dst->keys[k_run_offset(j, d, kTile, w)] = keys[j][shift + k_run_offset(0, d, bs, w)];
+      dst->values[v_run_offset(j, d, hd, w)] = values[j][shift + v_run_offset(0, d, hd, v_step)];
     }
   }
 }
 
-// score_block for n <= kRows rows and the keys [j, j + 16 * blocks) of
-// groups k (of 8 keys) from j / 8 on: up to 3 rows 32 keys at a time, for
+// score_block for n <= kRows rows and the keys [j, end) of groups k (of 8
+// keys) from j / 8 on: up to 3 rows 32 keys at a time, for
 // 12 FMA chains.
 template <typename T>
 LLMBATCH_AVX2 void score_rows(int64_t n, const float* const* q, const T* const* k, int64_t stride, int64_t hd,
@@ -1135,7 +1138,7 @@ LLMBATCH_AVX2 void block_values(Form form, const TilePlan<T>& plan, int64_t i, i
 // a sequence's own blocks streams from memory and gains nothing: measured),
 // hd % 32 == 0.
 template <typename T>
-bool small_cluster(Form form, const AttentionShape& s, const TilePlan<T>& plan, const Cluster& c, int64_t heads) {
+bool takes_small_cluster(Form form, const AttentionShape& s, const TilePlan<T>& plan, const Cluster& c, int64_t heads) {
   const int64_t n = c.row_end - c.row_begin;
   if (form != Form::Dot || s.block_size % 16 != 0 || s.head_dim % 32 != 0 || n > kSmallRows || heads > kSmallHeads ||
       c.keys > 16 * kSmallGroups) {
@@ -1145,7 +1148,7 @@ bool small_cluster(Form form, const AttentionShape& s, const TilePlan<T>& plan, 
   return std::all_of(visible, visible + n, [&](int64_t v) { return v == *visible; });
 }
 
-// A small cluster (small_cluster()): its KV heads' scores, softmax and
+// A small cluster (takes_small_cluster()): its KV heads' scores, softmax and
 // values each in one pass over all of them.
 template <typename T>
 LLMBATCH_AVX2 void attend_small_cluster(const AttentionShape& s, const TilePlan<T>& plan, const Cluster& c,
@@ -1157,7 +1160,6 @@ LLMBATCH_AVX2 void attend_small_cluster(const AttentionShape& s, const TilePlan<
     const uint32_t* q[kMost];
     const uint32_t* p[kMost];
     const uint16_t* k[kSmallHeads * kSmallGroups];
-    const float* s_in[kMost];
     float* s_out[kMost];
     float *acc[kMost], *max[kMost], *sum16[kMost];
     int64_t visible[kMost], shift[kSmallHeads];
@@ -1170,7 +1172,6 @@ LLMBATCH_AVX2 void attend_small_cluster(const AttentionShape& s, const TilePlan<
         const int64_t i = h * n + r, row = plan.rows[c.row_begin + r];
         q[i] = rows.q_words_of(h, row);
         s_out[i] = scores + i * kTile;
-        s_in[i] = s_out[i];
         p[i] = p_words + i * kTile / 2;
         acc[i] = rows.acc_of(h, row);
         max[i] = &rows.max[rows.at(h, row)];
@@ -1180,8 +1181,8 @@ LLMBATCH_AVX2 void attend_small_cluster(const AttentionShape& s, const TilePlan<
     }
     const auto score = n == 1 ? score_small_dot<1> : n == 2 ? score_small_dot<2> : score_small_dot<3>;
     score(heads, groups, q, k, 2 * s.block_size, hd, s_out, shares);
-    softmax_rows_dot(heads * n, s_in, visible, max, sum16, acc, hd, p_words);
-    const auto values = n == 1 ? small_values_dot<1> : n == 2 ? small_values_dot<2> : small_values_dot<3>;
+    softmax_rows_dot(heads * n, s_out, visible, max, sum16, acc, hd, p_words);
+    const auto values = n == 1 ? values_small_dot<1> : n == 2 ? values_small_dot<2> : values_small_dot<3>;
     values(heads, p, plan.values.data() + c.key_begin, shift, visible[0], hd, acc);
   }
 }
@@ -1198,14 +1199,14 @@ LLMBATCH_AVX2 void attend_cluster(const AttentionShape& s, const TilePlan<T>& pl
   const T* const* keys = plan.keys.data() + c.key_begin;
   const bool gather = bs % keys_per_load(form) != 0;
   const T* const* values = gather ? gathered.value_of.data() : plan.values.data() + c.key_begin;
-  if (small_cluster(form, s, plan, c, heads)) return attend_small_cluster(s, plan, c, heads, rows, prefetch, scores, p_words);
+  if (takes_small_cluster(form, s, plan, c, heads)) return attend_small_cluster(s, plan, c, heads, rows, prefetch, scores, p_words);
   for (int64_t h = 0; h < heads; ++h) {
     if (gather) gather_tile(keys, plan.values.data() + c.key_begin, c.keys, h * head_stride, bs, hd, &gathered);
     const int64_t shift = gather ? 0 : h * head_stride;
     // Where each group of 8 keys starts, and how far apart its pairs of dims are.
     const T* groups[kTile / 8];
     for (int64_t g = 0; g < c.keys / 8; ++g) {
-      groups[g] = gather ? gathered.keys.data() + k_element(8 * g, kTile, 1, hd, 0, 0, value_step<T>())
+      groups[g] = gather ? gathered.keys.data() + k_element(8 * g, kTile, 1, hd, 0, 0, word_values<T>())
                          : keys[8 * g] + shift;
     }
     const int64_t stride = 2 * (gather ? kTile : bs);

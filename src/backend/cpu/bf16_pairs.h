@@ -1,6 +1,7 @@
 // f32 rows as pairs of bf16 in 32-bit words, the operand of the bf16
 // dot-product instruction (VDPBF16PS): the GEMM's activations and the bf16
-// attention kernel's queries and softmax weights.
+// attention kernel's queries (its softmax weights, known to be in [0, 2^8],
+// take VCVTNE2PS2BF16 instead).
 #pragma once
 
 #include <cstdint>

@@ -8,7 +8,9 @@
 // degree-7 Taylor polynomial (truncation ≈ 5e-9 relative, below f32
 // rounding), 2^n put into the exponent: within 2 ulp of exp2 throughout.
 // The same inputs give the same bits everywhere, which is all that batch
-// invariance asks of it.
+// invariance asks of it. exp2_bf16_avx512, for weights rounded to bf16
+// next, is its cheaper cousin: a degree-4 polynomial and VSCALEFPS, within
+// 1e-4 (see there).
 #pragma once
 
 #include "backend/cpu/simd.h"

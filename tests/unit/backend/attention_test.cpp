@@ -4,7 +4,6 @@
 // the same alone, in any chunk, beside any other sequences, with any block
 // size.
 #include "backend/cpu/attention.h"
-#include "backend/cpu/attention_kernels.h"
 
 #include <algorithm>
 #include <cctype>
@@ -79,9 +78,9 @@ void store(const Problem& p, const std::vector<float>& src, const std::vector<Bl
 
 // A cache of `num_blocks` blocks and a block allocator handing out shuffled ids.
 struct Cache {
-  // The readable bytes KvStorage keeps after its last array: vector loads of
-  // a bf16 V read one value past a token's dims.
-  static constexpr size_t kTail = 64;
+  // KvStorage's readable tail: vector loads of a bf16 V read one value past
+  // a token's dims.
+  static constexpr size_t kTail = kKvReadableTail;
   std::vector<uint8_t> kv;  // [num_blocks, 2 (K, V), kv_heads, block_size * head_dim], as KvStorage's layers, + kTail
   uint8_t* k = nullptr;     // where kv_head_run() offsets start: K
   uint8_t* v = nullptr;     // and V, one half block on
