@@ -461,6 +461,22 @@ LLMBATCH_AVX512 void value_block_wide(const float* const* p, const T* const* val
 // Prefetch lines a dot block asks for per pair of dims at most.
 constexpr int kDotLinesPerPair = 2 * kWideLinesPerDim;
 
+// acc[r][g] += q_r pair i · the 16 keys' pair i at k[g] + offset, for R rows
+// and G groups of 16 keys: one link of each score's chain.
+template <int R, int G>
+LLMBATCH_AVX512_BF16 inline void add_score_pair(const uint32_t* const* q, const uint16_t* const* k, int64_t offset,
+                                                int64_t i, __m512 (&acc)[R][G]) {
+  __m512bh kg[G];
+  LLMBATCH_UNROLL
+  for (int g = 0; g < G; ++g) kg[g] = (__m512bh)_mm512_loadu_si512(k[g] + offset);
+  LLMBATCH_UNROLL
+  for (int r = 0; r < R; ++r) {
+    const __m512bh qi = (__m512bh)_mm512_set1_epi32(static_cast<int>(q[r][i]));
+    LLMBATCH_UNROLL
+    for (int g = 0; g < G; ++g) acc[r][g] = _mm512_dpbf16_ps(acc[r][g], kg[g], qi);
+  }
+}
+
 // score_block_wide in bf16 words: s = q_r · k_j as a VDPBF16PS chain over
 // the pairs of dims, from zero. q: R rows of hd / 2 words.
 template <int R, int G>
@@ -476,15 +492,7 @@ LLMBATCH_AVX512_BF16 void score_block_wide(const uint32_t* const* q, const uint1
   }
   for (int64_t i = 0, ask = prefetch.lines; i < hd / 2; ++i) {
     for (int l = 0; l < kDotLinesPerPair && ask > 0; ++l, --ask) ask_next_line(prefetch);
-    __m512bh kg[G];
-    LLMBATCH_UNROLL
-    for (int g = 0; g < G; ++g) kg[g] = (__m512bh)_mm512_loadu_si512(pairs[g] + i * pair_stride);
-    LLMBATCH_UNROLL
-    for (int r = 0; r < R; ++r) {
-      const __m512bh qi = (__m512bh)_mm512_set1_epi32(static_cast<int>(q[r][i]));
-      LLMBATCH_UNROLL
-      for (int g = 0; g < G; ++g) acc[r][g] = _mm512_dpbf16_ps(acc[r][g], kg[g], qi);
-    }
+    add_score_pair(q, pairs, i * pair_stride, i, acc);
   }
   LLMBATCH_UNROLL
   for (int r = 0; r < R; ++r) {
@@ -571,15 +579,7 @@ LLMBATCH_AVX512_BF16 void score_heads_dot(const uint32_t* const* q, const uint16
     LLMBATCH_UNROLL
     for (int h = 0; h < H; ++h) {
       for (int l = 0; l < kDotLinesPerPair && ask[h] > 0; ++l, --ask[h]) ask_next_line(prefetch[h]);
-      __m512bh kg[G];
-      LLMBATCH_UNROLL
-      for (int g = 0; g < G; ++g) kg[g] = (__m512bh)_mm512_loadu_si512(k[h * G + g] + i * pair_stride);
-      LLMBATCH_UNROLL
-      for (int n = 0; n < N; ++n) {
-        const __m512bh qi = (__m512bh)_mm512_set1_epi32(static_cast<int>(q[h * N + n][i]));
-        LLMBATCH_UNROLL
-        for (int g = 0; g < G; ++g) acc[h][n][g] = _mm512_dpbf16_ps(acc[h][n][g], kg[g], qi);
-      }
+      add_score_pair(q + h * N, k + h * G, i * pair_stride, i, acc[h]);
     }
   }
   LLMBATCH_UNROLL
@@ -602,35 +602,15 @@ LLMBATCH_AVX512_BF16 void value_heads_dot(const uint32_t* const* p, const uint16
   for (int64_t c = 0; c < hd; c += 32) {
     __m512 a[H][N][2];
     LLMBATCH_UNROLL
-    for (int h = 0; h < H; ++h) {
+    for (int h = 0; h < H; ++h) load_rows(acc + h * N, c, a[h]);
+    const auto add_pairs = [&](int64_t i, bool alone) LLMBATCH_AVX512_BF16 {
       LLMBATCH_UNROLL
-      for (int n = 0; n < N; ++n) {
-        a[h][n][0] = _mm512_loadu_ps(acc[h * N + n] + c);
-        a[h][n][1] = _mm512_loadu_ps(acc[h * N + n] + c + 16);
-      }
-    }
-    for (int64_t i = 0; i < (keys + 1) / 2; ++i) {
-      const bool alone = 2 * i + 1 == keys;
-      LLMBATCH_UNROLL
-      for (int h = 0; h < H; ++h) {
-        const uint16_t* v = values[2 * i] + shift[h] + 2 * c;
-        const __m512bh v0 = pair_row(v, alone), v1 = pair_row(v + 32, alone);
-        LLMBATCH_UNROLL
-        for (int n = 0; n < N; ++n) {
-          const __m512bh pi = (__m512bh)_mm512_set1_epi32(static_cast<int>(p[h * N + n][i]));
-          a[h][n][0] = _mm512_dpbf16_ps(a[h][n][0], v0, pi);
-          a[h][n][1] = _mm512_dpbf16_ps(a[h][n][1], v1, pi);
-        }
-      }
-    }
+      for (int h = 0; h < H; ++h) add_pair(p + h * N, values[2 * i] + shift[h] + 2 * c, i, alone, a[h]);
+    };
+    for (int64_t i = 0; i < keys / 2; ++i) add_pairs(i, false);
+    if (keys % 2 == 1) add_pairs(keys / 2, true);
     LLMBATCH_UNROLL
-    for (int h = 0; h < H; ++h) {
-      LLMBATCH_UNROLL
-      for (int n = 0; n < N; ++n) {
-        _mm512_storeu_ps(acc[h * N + n] + c, a[h][n][0]);
-        _mm512_storeu_ps(acc[h * N + n] + c + 16, a[h][n][1]);
-      }
-    }
+    for (int h = 0; h < H; ++h) store_rows(acc + h * N, c, a[h]);
   }
 }
 
