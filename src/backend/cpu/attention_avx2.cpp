@@ -62,6 +62,21 @@ namespace {
 
 constexpr int64_t kTile = kAttentionTile;
 constexpr int kRows = 6;        // rows of a score or value block: 12 accumulators of 16 registers
+
+// f.template operator()<R>() for R = n rows of a block, 1 <= n <= kRows:
+// the one switch from a row count to the block templates.
+template <typename F>
+inline void with_rows(int64_t n, F&& f) {
+  static_assert(kRows == 6);
+  switch (n) {
+    case 1: return f.template operator()<1>();
+    case 2: return f.template operator()<2>();
+    case 3: return f.template operator()<3>();
+    case 4: return f.template operator()<4>();
+    case 5: return f.template operator()<5>();
+    default: return f.template operator()<6>();
+  }
+}
 // Keys of an AVX2 score block (two vectors), and the unit a cluster's keys
 // round up to (wide score blocks take 16, 32 or 64).
 constexpr int64_t kKeys = 16;
@@ -657,14 +672,7 @@ LLMBATCH_AVX512 void score_keys_wide(const Q* const* q, const T* const* k, int64
 template <typename Q, typename T>
 LLMBATCH_AVX512 void score_rows_wide(int64_t n, const Q* const* q, const T* const* k, int64_t stride, int64_t hd,
                                      float* s, int64_t j, int64_t end, NextTileLines& prefetch) {
-  switch (n) {
-    case 1: return score_keys_wide<1>(q, k, stride, hd, s, j, end, prefetch);
-    case 2: return score_keys_wide<2>(q, k, stride, hd, s, j, end, prefetch);
-    case 3: return score_keys_wide<3>(q, k, stride, hd, s, j, end, prefetch);
-    case 4: return score_keys_wide<4>(q, k, stride, hd, s, j, end, prefetch);
-    case 5: return score_keys_wide<5>(q, k, stride, hd, s, j, end, prefetch);
-    default: return score_keys_wide<6>(q, k, stride, hd, s, j, end, prefetch);
-  }
+  with_rows(n, [&]<int R>() LLMBATCH_AVX512 { score_keys_wide<R>(q, k, stride, hd, s, j, end, prefetch); });
 }
 
 // value_block_wide, f32 or dot (P: f32 or bf16 words), with the widest W
@@ -684,14 +692,7 @@ LLMBATCH_AVX512 void value_rows_wide(const P* const* p, const T* const* values, 
 template <typename P, typename T>
 LLMBATCH_AVX512 void values_of_rows_wide(int64_t n, const P* const* p, const T* const* values, int64_t shift,
                                          int64_t j_begin, int64_t j_end, int64_t hd, float* const* acc) {
-  switch (n) {
-    case 1: return value_rows_wide<1>(p, values, shift, j_begin, j_end, hd, acc);
-    case 2: return value_rows_wide<2>(p, values, shift, j_begin, j_end, hd, acc);
-    case 3: return value_rows_wide<3>(p, values, shift, j_begin, j_end, hd, acc);
-    case 4: return value_rows_wide<4>(p, values, shift, j_begin, j_end, hd, acc);
-    case 5: return value_rows_wide<5>(p, values, shift, j_begin, j_end, hd, acc);
-    default: return value_rows_wide<6>(p, values, shift, j_begin, j_end, hd, acc);
-  }
+  with_rows(n, [&]<int R>() LLMBATCH_AVX512 { value_rows_wide<R>(p, values, shift, j_begin, j_end, hd, acc); });
 }
 
 // The running max of a row meets a tile's max: where the tile's is larger
@@ -1023,15 +1024,7 @@ LLMBATCH_AVX2 void score_rows(int64_t n, const float* const* q, const T* const* 
     }
   }
   for (; j < end; j += 16) {
-    const T* const* kg = k + j / 8;
-    switch (n) {
-      case 1: score_block<1, 2>(q, kg, stride, hd, s, j, prefetch.take()); break;
-      case 2: score_block<2, 2>(q, kg, stride, hd, s, j, prefetch.take()); break;
-      case 3: score_block<3, 2>(q, kg, stride, hd, s, j, prefetch.take()); break;
-      case 4: score_block<4, 2>(q, kg, stride, hd, s, j, prefetch.take()); break;
-      case 5: score_block<5, 2>(q, kg, stride, hd, s, j, prefetch.take()); break;
-      default: score_block<6, 2>(q, kg, stride, hd, s, j, prefetch.take()); break;
-    }
+    with_rows(n, [&]<int R>() LLMBATCH_AVX2 { score_block<R, 2>(q, k + j / 8, stride, hd, s, j, prefetch.take()); });
   }
 }
 
@@ -1039,14 +1032,7 @@ LLMBATCH_AVX2 void score_rows(int64_t n, const float* const* q, const T* const* 
 template <typename T>
 LLMBATCH_AVX2 void values_of_rows(int64_t n, const float* const* p, const T* const* values, int64_t shift,
                                   int64_t j_begin, int64_t j_end, int64_t hd, float* const* acc) {
-  switch (n) {
-    case 1: return value_rows<1>(p, values, shift, j_begin, j_end, hd, acc);
-    case 2: return value_rows<2>(p, values, shift, j_begin, j_end, hd, acc);
-    case 3: return value_rows<3>(p, values, shift, j_begin, j_end, hd, acc);
-    case 4: return value_rows<4>(p, values, shift, j_begin, j_end, hd, acc);
-    case 5: return value_rows<5>(p, values, shift, j_begin, j_end, hd, acc);
-    default: return value_rows<6>(p, values, shift, j_begin, j_end, hd, acc);
-  }
+  with_rows(n, [&]<int R>() LLMBATCH_AVX2 { value_rows<R>(p, values, shift, j_begin, j_end, hd, acc); });
 }
 
 // The blocks of an item's first tile (positions 0 .. kTile - 1 its pieces
