@@ -65,11 +65,11 @@ void pack_rows(const float* x, int64_t in, int rows, float* packed) {
   }
 }
 
-// Rows as row_to_bf16_pairs does, for the BF16 kernel: [in/2][rows] pairs (x[k], x[k+1]) of bf16,
-// an odd last k paired with 0. Rows are converted four at a time and
-// transposed in 4 x 4 blocks of pairs: one 16-byte store per pair and four
-// rows (masked to the rows that exist in the last group), where a scalar
-// loop stored 4 bytes at a time.
+// Rows as row_to_bf16_pairs does, for the BF16 kernel: [in/2][rows] pairs
+// (x[k], x[k+1]) of bf16, an odd last k paired with 0. Rows are converted
+// four at a time and transposed in 4 x 4 blocks of pairs: one 16-byte store
+// per pair and four rows (masked to the rows that exist in the last group),
+// where a scalar loop stored 4 bytes at a time.
 __attribute__((target("avx512f"))) void pack_rows_bf16(const float* x, int64_t in, int rows, uint32_t* packed) {
   const int64_t pairs = (in + 1) / 2, padded = (pairs + 7) / 8 * 8;
   thread_local std::vector<uint32_t> row_pairs;

@@ -13,6 +13,8 @@
 // 1e-4 (see there).
 #pragma once
 
+#include <span>
+
 #include "backend/cpu/simd.h"
 
 namespace llmbatch {
@@ -49,17 +51,16 @@ __attribute__((target("avx512f"))) inline __m512 exp2_avx512(__m512 x) {
 // 1e-4, a twentieth of bf16's half ulp), for weights rounded to bf16 next:
 // the same reduction with a degree-4 polynomial, and 2^n applied by
 // VSCALEFPS. Below -126 the result is 0, as exp2_avx512's; NaN stays NaN.
-inline constexpr float kExp2Bf16Coefficients[] = {5.5504108664821580e-2f, 2.4022650695910071e-1f,
-                                                  6.9314718055994531e-1f, 1.0f};
-inline constexpr float kExp2Bf16Leading = 9.6181291076284772e-3f;  // ln2^4 / 4!
+// The polynomial is the degree-7 one's tail: ln2^4 / 4! down to 1.
 
 __attribute__((target("avx512f"))) inline __m512 exp2_bf16_avx512(__m512 x) {
   // VMAXPS/VMINPS return their second operand where one is NaN: x's NaN stays.
   const __m512 xc = _mm512_min_ps(_mm512_set1_ps(127.0f), _mm512_max_ps(_mm512_set1_ps(-127.0f), x));
   const __m512 n = _mm512_roundscale_ps(xc, _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC);
   const __m512 f = _mm512_sub_ps(xc, n);
-  __m512 p = _mm512_set1_ps(kExp2Bf16Leading);
-  for (const float c : kExp2Bf16Coefficients) p = _mm512_fmadd_ps(p, f, _mm512_set1_ps(c));
+  const std::span<const float> degree7(kExp2Coefficients);
+  __m512 p = _mm512_set1_ps(degree7[2]);
+  for (const float c : degree7.last(4)) p = _mm512_fmadd_ps(p, f, _mm512_set1_ps(c));
   const __mmask16 normal = _mm512_cmp_ps_mask(x, _mm512_set1_ps(-126.0f), _CMP_NLT_UQ);
   return _mm512_maskz_scalef_ps(normal, p, n);
 }
