@@ -136,8 +136,8 @@ namespace {
 
 void run_plan(AttentionKernel kernel, const AttentionShape& shape, const AttentionPlan& plan, const float* q,
               const void* k_cache, const void* v_cache, float* out) {
-  LLMBATCH_CHECK(attention_kernel_supported(kernel, shape),
-                 std::string("the ") + attention_kernel_name(kernel) + " attention kernel does not support this CPU or shape");
+  LLMBATCH_CHECK(attention_kernel_supported(kernel, shape), std::string("the ") + attention_kernel_name(kernel) +
+                                                                " attention kernel does not support this CPU or shape");
   const auto run = [&] {
     switch (kernel) {
       case AttentionKernel::Avx2: return attend_avx2;

@@ -823,8 +823,9 @@ LLMBATCH_AVX512_BF16 void softmax_rows_dot(int64_t n, const float* const* s, con
       const __m512 low = _mm512_mask_load_ps(neg_inf, static_cast<__mmask16>(seen[r] >> (16 * i)), s[r] + 16 * i);
       const __m512 next =
           _mm512_mask_load_ps(neg_inf, static_cast<__mmask16>(seen[r] >> (16 * i + 16)), s[r] + 16 * i + 16);
+      // 0 where not visible.
       const __m512i words = (__m512i)_mm512_cvtne2ps_pbh(exp2_bf16_avx512(_mm512_sub_ps(next, shift)),
-                                                         exp2_bf16_avx512(_mm512_sub_ps(low, shift)));  // 0 where not visible
+                                                         exp2_bf16_avx512(_mm512_sub_ps(low, shift)));
       _mm512_storeu_si512(p_words + r * kTile / 2 + 8 * i, words);
       total = _mm512_add_ps(total, _mm512_castsi512_ps(_mm512_slli_epi32(words, 16)));
       total = _mm512_add_ps(total, _mm512_castsi512_ps(_mm512_and_si512(words, high)));
@@ -992,7 +993,7 @@ struct GatheredTile {
     keys.resize(hd * kTile);
     values.resize(hd * kTile + 32);  // value_dims reads one value past the last
     value_of.resize(kTile);
-    for (int64_t j = 0; j < kTile; ++j) value_of[j] = values.data() + v_element(j, kTile, 1, hd, 0, 0, w);
+    for (int64_t j = 0; j < kTile; ++j) value_of[j] = values.data() + v_run_offset(j, 0, hd, w);
   }
 };
 
@@ -1165,15 +1166,16 @@ LLMBATCH_AVX2 void attend_cluster(const AttentionShape& s, const TilePlan<T>& pl
   const T* const* keys = plan.keys.data() + c.key_begin;
   const bool gather = bs % keys_per_load(form) != 0;
   const T* const* values = gather ? gathered.value_of.data() : plan.values.data() + c.key_begin;
-  if (takes_small_cluster(form, s, plan, c, heads)) return attend_small_cluster(s, plan, c, heads, rows, prefetch, scores, p_words);
+  if (takes_small_cluster(form, s, plan, c, heads)) {
+    return attend_small_cluster(s, plan, c, heads, rows, prefetch, scores, p_words);
+  }
   for (int64_t h = 0; h < heads; ++h) {
     if (gather) gather_tile(keys, plan.values.data() + c.key_begin, c.keys, h * head_stride, bs, hd, &gathered);
     const int64_t shift = gather ? 0 : h * head_stride;
     // Where each group of 8 keys starts, and how far apart its pairs of dims are.
     const T* groups[kTile / 8];
     for (int64_t g = 0; g < c.keys / 8; ++g) {
-      groups[g] = gather ? gathered.keys.data() + k_element(8 * g, kTile, 1, hd, 0, 0, word_values<T>())
-                         : keys[8 * g] + shift;
+      groups[g] = gather ? gathered.keys.data() + k_run_offset(8 * g, 0, kTile, word_values<T>()) : keys[8 * g] + shift;
     }
     const int64_t stride = 2 * (gather ? kTile : bs);
     for (int64_t i = c.row_begin; i < c.row_end; i += kRows) {
@@ -1354,7 +1356,8 @@ void attend_avx512(const AttentionShape& shape, const AttentionItem& item, const
 
 void attend_avx512_bf16(const AttentionShape& shape, const AttentionItem& item, const AttentionItem* next,
                         const float* q, const void* k_cache, const void* v_cache, float* out) {
-  LLMBATCH_CHECK(attend_avx512_bf16_supports(shape), "attend_avx512_bf16 needs AVX512_BF16, bf16 KV and attend_avx2's shapes");
+  LLMBATCH_CHECK(attend_avx512_bf16_supports(shape),
+                 "attend_avx512_bf16 needs AVX512_BF16, bf16 KV and attend_avx2's shapes");
   attend_any(shape, item, next, q, k_cache, v_cache, Form::Dot, out);
 }
 

@@ -221,7 +221,8 @@ std::vector<KernelProblem> all_cases() {
 
 std::string case_name(const ::testing::TestParamInfo<KernelProblem>& info) {
   std::string kernel = attention_kernel_name(info.param.kernel);
-  std::replace_if(kernel.begin(), kernel.end(), [](char c) { return !std::isalnum(static_cast<unsigned char>(c)); }, '_');
+  const auto not_alnum = [](char c) { return !std::isalnum(static_cast<unsigned char>(c)); };
+  std::replace_if(kernel.begin(), kernel.end(), not_alnum, '_');
   return kernel + "_" + problem_name(info.param.problem);
 }
 
