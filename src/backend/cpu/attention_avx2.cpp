@@ -476,20 +476,29 @@ LLMBATCH_AVX512 void value_block_wide(const float* const* p, const T* const* val
 // Prefetch lines a dot block asks for per pair of dims at most.
 constexpr int kDotLinesPerPair = 2 * kWideLinesPerDim;
 
+// acc[r][x] += word i of row r (a bf16 pair, to every lane) · b[x], for R
+// rows and X vectors of 16 lanes: one link of each lane's chain, scores and
+// values alike.
+template <int R, int X>
+LLMBATCH_AVX512_BF16 inline void dot_words(const uint32_t* const* rows, int64_t i, const __m512bh (&b)[X],
+                                           __m512 (&acc)[R][X]) {
+  LLMBATCH_UNROLL
+  for (int r = 0; r < R; ++r) {
+    const __m512bh word = (__m512bh)_mm512_set1_epi32(static_cast<int>(rows[r][i]));
+    LLMBATCH_UNROLL
+    for (int x = 0; x < X; ++x) acc[r][x] = _mm512_dpbf16_ps(acc[r][x], b[x], word);
+  }
+}
+
 // acc[r][g] += q_r pair i · the 16 keys' pair i at k[g] + offset, for R rows
-// and G groups of 16 keys: one link of each score's chain.
+// and G groups of 16 keys.
 template <int R, int G>
 LLMBATCH_AVX512_BF16 inline void add_score_pair(const uint32_t* const* q, const uint16_t* const* k, int64_t offset,
                                                 int64_t i, __m512 (&acc)[R][G]) {
   __m512bh kg[G];
   LLMBATCH_UNROLL
   for (int g = 0; g < G; ++g) kg[g] = (__m512bh)_mm512_loadu_si512(k[g] + offset);
-  LLMBATCH_UNROLL
-  for (int r = 0; r < R; ++r) {
-    const __m512bh qi = (__m512bh)_mm512_set1_epi32(static_cast<int>(q[r][i]));
-    LLMBATCH_UNROLL
-    for (int g = 0; g < G; ++g) acc[r][g] = _mm512_dpbf16_ps(acc[r][g], kg[g], qi);
-  }
+  dot_words(q, i, kg, acc);
 }
 
 // score_block_wide in bf16 words: s = q_r · k_j as a VDPBF16PS chain over
@@ -533,12 +542,7 @@ LLMBATCH_AVX512_BF16 inline void add_pair(const uint32_t* const* p, const uint16
   __m512bh vw[W];
   LLMBATCH_UNROLL
   for (int w = 0; w < W; ++w) vw[w] = pair_row(v + 32 * w, alone);
-  LLMBATCH_UNROLL
-  for (int r = 0; r < R; ++r) {
-    const __m512bh pi = (__m512bh)_mm512_set1_epi32(static_cast<int>(p[r][i]));
-    LLMBATCH_UNROLL
-    for (int w = 0; w < W; ++w) a[r][w] = _mm512_dpbf16_ps(a[r][w], vw[w], pi);
-  }
+  dot_words(p, i, vw, a);
 }
 
 // value_block_wide in bf16 words: acc[r][d] += p_r pair · (v_2i[d],
