@@ -11,11 +11,13 @@
 //
 //   bench_attention --preset smollm135m --sequences 64 --context 512
 //                   [--shared | --forked] [--threads 2] [--steps 20]
+//                   [--kernel avx512-bf16 ...]
 //
 // Prints the best and the mean step time and the rate at which the step
 // reads K and V, for each vector kernel the CPU runs (AVX2, AVX-512 and
 // AVX-512 BF16 where the CPU has them), their steps alternated, and the
-// first one's time over each other's.
+// first one's time over each other's. `--kernel` keeps the named kernels
+// only (to profile one).
 #include <algorithm>
 #include <chrono>
 #include <cstdio>
@@ -40,6 +42,7 @@ int main(int argc, char** argv) {
   int64_t sequences = 64, context = 512, block_size = 16;
   int threads = 2, steps = 20;
   bool shared = false, forked = false;
+  std::vector<std::string> kernel_names;
   app.add_option("--preset", preset);
   app.add_option("--sequences", sequences)->check(CLI::PositiveNumber);
   app.add_option("--context", context)->check(CLI::PositiveNumber);
@@ -48,6 +51,7 @@ int main(int argc, char** argv) {
   app.add_option("--steps", steps)->check(CLI::PositiveNumber);
   auto* shared_flag = app.add_flag("--shared", shared);
   app.add_flag("--forked", forked)->excludes(shared_flag);
+  app.add_option("--kernel", kernel_names, "only these kernels (portable, avx2+fma, avx512, avx512-bf16)");
   CLI11_PARSE(app, argc, argv);
   cpu_set_threads(threads);
 
@@ -92,6 +96,19 @@ int main(int argc, char** argv) {
     if (attention_kernel_supported(k, shape)) kernels.push_back(k);
   }
   if (kernels.empty()) kernels.push_back(AttentionKernel::Portable);
+  if (!kernel_names.empty()) {
+    kernels.clear();
+    for (const auto& name : kernel_names) {
+      const auto all = {AttentionKernel::Portable, AttentionKernel::Avx2, AttentionKernel::Avx512,
+                        AttentionKernel::Avx512Bf16};
+      const auto named = std::find_if(all.begin(), all.end(), [&](auto k) { return name == attention_kernel_name(k); });
+      if (named == all.end() || !attention_kernel_supported(*named, shape)) {
+        std::fprintf(stderr, "bench_attention: no kernel '%s' for this CPU and shape\n", name.c_str());
+        return 2;
+      }
+      kernels.push_back(*named);
+    }
+  }
   std::vector<double> best(kernels.size(), 1e30), total(kernels.size(), 0);
   for (int step = 0; step <= steps; ++step) {  // step 0 warms up
     for (size_t k = 0; k < kernels.size(); ++k) {
