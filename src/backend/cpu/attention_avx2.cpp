@@ -501,12 +501,13 @@ LLMBATCH_AVX512_BF16 inline void add_score_pair(const uint32_t* const* q, const 
   dot_words(q, i, kg, acc);
 }
 
-// score_block_wide in bf16 words: s = q_r · k_j as a VDPBF16PS chain over
-// the pairs of dims, from zero. q: R rows of hd / 2 words.
+// acc[r][g] = q_r · k_j for the 16 keys of group g (pair 0 at k[2 * g]:
+// k holds 8-key groups), a VDPBF16PS chain over the pairs of dims from
+// zero. q: R rows of hd / 2 words.
 template <int R, int G>
-LLMBATCH_AVX512_BF16 void score_block_wide(const uint32_t* const* q, const uint16_t* const* k, int64_t pair_stride,
-                                           int64_t hd, float* s, int64_t j, NextTileLines::Share prefetch) {
-  __m512 acc[R][G];
+LLMBATCH_AVX512_BF16 inline void score_chains_dot(const uint32_t* const* q, const uint16_t* const* k,
+                                                  int64_t pair_stride, int64_t hd, NextTileLines::Share prefetch,
+                                                  __m512 (&acc)[R][G]) {
   const uint16_t* pairs[G];
   LLMBATCH_UNROLL
   for (int g = 0; g < G; ++g) {
@@ -518,11 +519,24 @@ LLMBATCH_AVX512_BF16 void score_block_wide(const uint32_t* const* q, const uint1
     for (int l = 0; l < kDotLinesPerPair && ask > 0; ++l, --ask) ask_next_line(prefetch);
     add_score_pair(q, pairs, i * pair_stride, i, acc);
   }
+}
+
+template <int R, int G>
+LLMBATCH_AVX512_BF16 inline void store_scores(const __m512 (&acc)[R][G], float* s, int64_t j) {
   LLMBATCH_UNROLL
   for (int r = 0; r < R; ++r) {
     LLMBATCH_UNROLL
     for (int g = 0; g < G; ++g) _mm512_storeu_ps(s + r * kTile + j + 16 * g, acc[r][g]);
   }
+}
+
+// score_block_wide in bf16 words: s[r * kTile + j ..] = score_chains_dot.
+template <int R, int G>
+LLMBATCH_AVX512_BF16 void score_block_wide(const uint32_t* const* q, const uint16_t* const* k, int64_t pair_stride,
+                                           int64_t hd, float* s, int64_t j, NextTileLines::Share prefetch) {
+  __m512 acc[R][G];
+  score_chains_dot(q, k, pair_stride, hd, prefetch, acc);
+  store_scores(acc, s, j);
 }
 
 // 32 bf16 values of a V pair row: one dim of two tokens to a word. Where the
@@ -836,6 +850,59 @@ LLMBATCH_AVX512_BF16 void softmax_rows_dot(int64_t n, const float* const* s, con
     }
     _mm512_store_ps(sum16[r], total);
   }
+}
+
+// softmax_rows_dot for R rows that all see the whole tile, their scores
+// still in the registers of score_chains_dot: where no row's reference max
+// moves (past a row's first tile, nearly always), its operations on the
+// same values, so the same bits, without the scores' round trip through
+// memory and the masks; else the scores go to `scores` (row r at r * kTile)
+// and softmax_rows_dot takes the block. A NaN score takes the latter.
+template <int R>
+LLMBATCH_AVX512_BF16 void softmax_tile_dot(const __m512 (&acc)[R][kTile / 16], float* scores, const float* const* s,
+                                           const int64_t* visible, float* const* max, float* const* sum16,
+                                           float* const* out_acc, int64_t hd, uint32_t* p_words) {
+  __mmask16 moves = 0;
+  LLMBATCH_UNROLL
+  for (int r = 0; r < R; ++r) {
+    const __m512 limit = _mm512_set1_ps(*max[r] + kLazyMax);
+    LLMBATCH_UNROLL
+    for (int g = 0; g < kTile / 16; ++g) moves |= _mm512_cmp_ps_mask(acc[r][g], limit, _CMP_NLE_UQ);
+  }
+  if (moves != 0) {
+    store_scores(acc, scores, 0);
+    return softmax_rows_dot(R, s, visible, max, sum16, out_acc, hd, p_words);
+  }
+  const __m512i high = _mm512_set1_epi32(static_cast<int>(0xFFFF0000u));
+  LLMBATCH_UNROLL
+  for (int r = 0; r < R; ++r) {
+    const __m512 shift = _mm512_set1_ps(*max[r]);
+    __m512 total = _mm512_load_ps(sum16[r]);
+    LLMBATCH_UNROLL
+    for (int i = 0; i < kTile / 16; i += 2) {
+      const __m512i words = (__m512i)_mm512_cvtne2ps_pbh(exp2_bf16_avx512(_mm512_sub_ps(acc[r][i + 1], shift)),
+                                                         exp2_bf16_avx512(_mm512_sub_ps(acc[r][i], shift)));
+      _mm512_storeu_si512(p_words + r * kTile / 2 + 8 * i, words);
+      total = _mm512_add_ps(total, _mm512_castsi512_ps(_mm512_slli_epi32(words, 16)));
+      total = _mm512_add_ps(total, _mm512_castsi512_ps(_mm512_and_si512(words, high)));
+    }
+    _mm512_store_ps(sum16[r], total);
+  }
+}
+
+// Scores and softmax of R rows that all see the whole tile, which the
+// cluster scores whole (64 keys from k[0]): score_block_wide<R, 4> and
+// softmax_rows_dot, the scores kept in registers between them
+// (softmax_tile_dot).
+template <int R>
+LLMBATCH_AVX512_BF16 void score_softmax_tile_dot(const uint32_t* const* q, const uint16_t* const* k,
+                                                 int64_t pair_stride, int64_t hd, NextTileLines::Share prefetch,
+                                                 float* scores, const float* const* s, const int64_t* visible,
+                                                 float* const* max, float* const* sum16, float* const* out_acc,
+                                                 uint32_t* p_words) {
+  __m512 acc[R][kTile / 16];
+  score_chains_dot(q, k, pair_stride, hd, prefetch, acc);
+  softmax_tile_dot(acc, scores, s, visible, max, sum16, out_acc, hd, p_words);
 }
 
 // A dot-form row's sum: its 16 lanes added in a fixed order.
@@ -1198,8 +1265,6 @@ LLMBATCH_AVX2 void attend_cluster(const AttentionShape& s, const TilePlan<T>& pl
         score_rows(n, b.q, groups, stride, hd, scores, 0, c.keys, prefetch);
       } else if (form == Form::Wide) {
         score_rows_wide(n, b.q, groups, stride, hd, scores, 0, c.keys, prefetch);
-      } else if constexpr (std::is_same_v<T, uint16_t>) {
-        score_rows_wide(n, b.q_words, groups, stride, hd, scores, 0, c.keys, prefetch);
       }
       if (form == Form::Dot) {
         float* max[kRows];
@@ -1208,7 +1273,18 @@ LLMBATCH_AVX2 void attend_cluster(const AttentionShape& s, const TilePlan<T>& pl
           max[k] = &rows.max[rows.at(h, plan.rows[i + k])];
           sum16[k] = rows.sum_of(h, plan.rows[i + k]);
         }
-        softmax_rows_dot(n, b.p, plan.visible.data() + i, max, sum16, b.acc, hd, p_words);
+        const int64_t* visible = plan.visible.data() + i;
+        if constexpr (std::is_same_v<T, uint16_t>) {
+          if (c.keys == kTile && std::all_of(visible, visible + n, [](int64_t v) { return v == kTile; })) {
+            with_rows(n, [&]<int R>() LLMBATCH_AVX512_BF16 {
+              score_softmax_tile_dot<R>(b.q_words, groups, stride, hd, prefetch.take(), scores, b.p, visible, max,
+                                        sum16, b.acc, p_words);
+            });
+          } else {
+            score_rows_wide(n, b.q_words, groups, stride, hd, scores, 0, c.keys, prefetch);
+            softmax_rows_dot(n, b.p, visible, max, sum16, b.acc, hd, p_words);
+          }
+        }
       } else {
         for (int64_t k = 0; k < n; ++k) {
           const int64_t r = plan.rows[i + k];
