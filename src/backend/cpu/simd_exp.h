@@ -51,13 +51,14 @@ __attribute__((target("avx512f"))) inline __m512 exp2_avx512(__m512 x) {
 // 1e-4, a twentieth of bf16's half ulp), for weights rounded to bf16 next:
 // the same reduction with a degree-4 polynomial, and 2^n applied by
 // VSCALEFPS. Below -126 the result is 0, as exp2_avx512's; NaN stays NaN.
-// The polynomial is the degree-7 one's tail: ln2^4 / 4! down to 1.
+// The polynomial is the degree-7 one's tail: ln2^4 / 4! down to 1. For x
+// up to 127 (a softmax's x is at most 2^3) without exp2_avx512's clamps:
+// where x < -126 (-inf included) the mask gives 0 whatever the lane
+// computed, and above it they change nothing.
 
 __attribute__((target("avx512f"))) inline __m512 exp2_bf16_avx512(__m512 x) {
-  // VMAXPS/VMINPS return their second operand where one is NaN: x's NaN stays.
-  const __m512 xc = _mm512_min_ps(_mm512_set1_ps(127.0f), _mm512_max_ps(_mm512_set1_ps(-127.0f), x));
-  const __m512 n = _mm512_roundscale_ps(xc, _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC);
-  const __m512 f = _mm512_sub_ps(xc, n);
+  const __m512 n = _mm512_roundscale_ps(x, _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC);
+  const __m512 f = _mm512_sub_ps(x, n);
   const std::span<const float> degree7(kExp2Coefficients);
   __m512 p = _mm512_set1_ps(degree7[2]);
   for (const float c : degree7.last(4)) p = _mm512_fmadd_ps(p, f, _mm512_set1_ps(c));
