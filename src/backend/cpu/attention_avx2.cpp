@@ -911,7 +911,7 @@ LLMBATCH_AVX512 float lanes_sum(const float* sum16) { return _mm512_reduce_add_p
 // Per-thread buffers, grown to the largest item seen; the float rows start
 // 64-byte aligned.
 struct Scratch {
-  // q, acc: [heads][rows][hd]; scores: [kScoreRows][kTile]
+  // q (f32 forms), acc: [heads][rows][hd]; scores: [kScoreRows][kTile]
   std::vector<float> q, acc, scores;
   // The dot form's q and p in bf16 words: [heads][rows][hd / 2], [kScoreRows][kTile / 2]
   std::vector<uint32_t> q_words, p_words;
@@ -1121,8 +1121,8 @@ void first_tile_blocks(const AttentionItem& item, int64_t block_size, std::vecto
   }
 }
 
-// An item's rows for each of its KV heads: q (scaled), the output
-// accumulator and the online-softmax state.
+// An item's rows for each of its KV heads: q (scaled; the dot form's in
+// bf16 words only), the output accumulator and the online-softmax state.
 struct ItemRows {
   int64_t rows = 0, hd = 0;  // rows per KV head: (piece, token, query head of the group), in that order
   float *q = nullptr, *acc = nullptr, *max = nullptr;
@@ -1253,12 +1253,13 @@ LLMBATCH_AVX2 void attend_cluster(const AttentionShape& s, const TilePlan<T>& pl
       const int64_t n = std::min<int64_t>(kRows, c.row_end - i);
       RowBlock b;
       for (int64_t k = 0; k < n; ++k) {
-        b.q[k] = rows.q_of(h, plan.rows[i + k]);
         b.p[k] = scores + k * kTile;
         b.acc[k] = rows.acc_of(h, plan.rows[i + k]);
         if (form == Form::Dot) {
           b.q_words[k] = rows.q_words_of(h, plan.rows[i + k]);
           b.p_words[k] = p_words + k * kTile / 2;
+        } else {
+          b.q[k] = rows.q_of(h, plan.rows[i + k]);
         }
       }
       if (form == Form::Narrow) {
@@ -1315,7 +1316,7 @@ LLMBATCH_AVX2 void attend(const AttentionShape& s, const AttentionItem& item, co
   const int64_t sum_lanes = form == Form::Dot ? 16 : 1;
   ItemRows rows{.rows = n_rows,
                 .hd = hd,
-                .q = aligned_floats(w.q, heads * n_rows * hd),
+                .q = form == Form::Dot ? nullptr : aligned_floats(w.q, heads * n_rows * hd),
                 .acc = aligned_floats(w.acc, heads * n_rows * hd),
                 .max = w.max.data(),
                 .sum = aligned_floats(w.sum, heads * n_rows * sum_lanes),
@@ -1336,21 +1337,25 @@ LLMBATCH_AVX2 void attend(const AttentionShape& s, const AttentionItem& item, co
     }
     last_position = std::max(last_position, seq.start_position + piece.token_end - 1);
   }
+  // q scaled, as f32 rows or (Dot) in bf16 words: the same f32 products.
   const float q_scale = static_cast<float>(std::numbers::log2e / std::sqrt(static_cast<double>(hd)));
-  for (int64_t h = 0; h < heads; ++h) {
-    for (int64_t r = 0; r < n_rows; ++r) {
-      const float* src = q + w.q_row[r] + h * group * hd;
-      float* dst = rows.q + rows.at(h, r) * hd;  // q_of(), writable
-      for (int64_t d = 0; d < hd; ++d) dst[d] = src[d] * q_scale;
-    }
-  }
   uint32_t* p_words = nullptr;
-  if (form == Form::Dot) {  // q in words, hd / 2 a multiple of 8: row_to_bf16_pairs writes no padding
+  if (form == Form::Dot) {  // hd / 2 a multiple of 8: row_to_bf16_pairs writes no padding
     w.q_words.resize(heads * n_rows * hd / 2);
     w.p_words.resize(kScoreRows * kTile / 2);
     rows.q_words = w.q_words.data();
-    for (int64_t i = 0; i < heads * n_rows; ++i) row_to_bf16_pairs(rows.q + i * hd, hd, rows.q_words + i * hd / 2);
     p_words = w.p_words.data();
+  }
+  for (int64_t h = 0; h < heads; ++h) {
+    for (int64_t r = 0; r < n_rows; ++r) {
+      const float* src = q + w.q_row[r] + h * group * hd;
+      if (form == Form::Dot) {
+        row_to_bf16_pairs(src, hd, rows.q_words + rows.at(h, r) * hd / 2, q_scale);
+        continue;
+      }
+      float* dst = rows.q + rows.at(h, r) * hd;  // q_of(), writable
+      for (int64_t d = 0; d < hd; ++d) dst[d] = src[d] * q_scale;
+    }
   }
 
   // Tile i is planned, and its blocks asked for, while tile i - 1 is

@@ -9,9 +9,10 @@
 namespace llmbatch {
 
 // row[0, n) as (n + 1) / 2 words (row[2i] in the low half, row[2i + 1] in
-// the high), each value rounded as f32_to_bf16 does (to nearest even, NaN
-// kept NaN), 16 values at a time: `pairs` holds (n + 1) / 2 rounded up to
-// 8 words, the padding (and an odd n's last high half) zero. Needs AVX-512F.
-void row_to_bf16_pairs(const float* row, int64_t n, uint32_t* pairs);
+// the high), each value times `scale` (an f32 product, as a scalar loop's)
+// rounded as f32_to_bf16 does (to nearest even, NaN kept NaN), 16 values
+// at a time: `pairs` holds (n + 1) / 2 rounded up to 8 words, the padding
+// (and an odd n's last high half) zero. Needs AVX-512F.
+void row_to_bf16_pairs(const float* row, int64_t n, uint32_t* pairs, float scale = 1.0f);
 
 }  // namespace llmbatch

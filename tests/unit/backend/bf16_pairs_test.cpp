@@ -3,6 +3,7 @@
 #include <gtest/gtest.h>
 
 #include <bit>
+#include <cmath>
 #include <cstdint>
 #include <random>
 #include <vector>
@@ -40,6 +41,29 @@ TEST(Bf16PairsTest, RowsBecomeF32ToBf16PairsWithZeroPadding) {
     }
     for (int64_t w = words; w < padded; ++w) EXPECT_EQ(pairs[w], 0u) << "padding word " << w;
     EXPECT_EQ(pairs[padded], 0xdeadbeefu) << "written past the padding";
+  }
+}
+
+// With a scale: each value's f32 product, rounded the same way.
+TEST(Bf16PairsTest, ScaledRowsRoundTheF32Products) {
+  if (!cpu_supports_avx512f()) GTEST_SKIP() << "needs AVX-512F";
+  std::mt19937 rng(5);
+  std::normal_distribution<float> normal(0.0f, 3.0f);
+  std::vector<float> row(64);
+  for (auto& x : row) x = normal(rng);
+  row[7] = std::bit_cast<float>(0x7f800001u);  // a signalling NaN stays a NaN
+  for (const float scale : {0.18033688f, -3.0f, 1e-30f}) {
+    std::vector<uint32_t> pairs(32);
+    row_to_bf16_pairs(row.data(), 64, pairs.data(), scale);
+    for (int64_t i = 0; i < 64; ++i) {
+      const uint16_t got = static_cast<uint16_t>(pairs[i / 2] >> (16 * (i % 2)));
+      const float product = row[i] * scale;
+      if (std::isnan(product)) {
+        EXPECT_TRUE(std::isnan(bf16_to_f32(got))) << "value " << i;
+      } else {
+        EXPECT_EQ(got, f32_to_bf16(product)) << "value " << i << " scale " << scale;
+      }
+    }
   }
 }
 
