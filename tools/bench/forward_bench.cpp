@@ -4,8 +4,12 @@
 // through the engine's own kernel in the same process, so the ratios mean
 // something on whatever machine runs it.
 //
-//   bench_forward --preset smollm135m [--threads 2] [--steps 8] [--batches 1,16,64] [--models DIR]
+//   bench_forward --preset smollm135m [--threads 2] [--steps 8] [--warmup 2] [--batches 1,16,64]
+//                 [--models DIR]
 //
+// Each decode batch first runs `--warmup` untimed steps (its forks' first
+// writes, scratch grown to the batch, caches and clocks settled), then
+// times `--steps` steps.
 // Prints one line per measurement; tools/bench/forward.sh runs the presets.
 #include <algorithm>
 #include <chrono>
@@ -107,12 +111,13 @@ std::string time_shares(const CpuStepProfile& p, int steps) {
 int main(int argc, char** argv) {
   CLI::App app{"forward-pass benchmark"};
   std::string preset = "smollm135m", models_dir = "out/bench-models";
-  int threads = 2, steps = 8;
+  int threads = 2, steps = 8, warmup = 2;
   std::vector<int64_t> batches = {1, 16, 64};
   app.add_option("--preset", preset);
   app.add_option("--batches", batches, "decode batch sizes")->delimiter(',')->check(CLI::PositiveNumber);
   app.add_option("--threads", threads);
-  app.add_option("--steps", steps);
+  app.add_option("--steps", steps)->check(CLI::PositiveNumber);
+  app.add_option("--warmup", warmup, "untimed decode steps before the timed ones")->check(CLI::NonNegativeNumber);
   app.add_option("--models", models_dir);
   CLI11_PARSE(app, argc, argv);
   log_init("warn");
@@ -121,7 +126,7 @@ int main(int argc, char** argv) {
   const ModelConfig& c = model.config;
   BackendOptions options;
   options.block_size = kBlockSize;
-  options.max_model_len = kContext + steps + 8;
+  options.max_model_len = kContext + warmup + steps + 8;
   const int64_t largest_batch = *std::max_element(batches.begin(), batches.end());
   options.num_blocks = (largest_batch + 1) * ((options.max_model_len + kBlockSize - 1) / kBlockSize);
   options.threads = threads;
@@ -159,12 +164,15 @@ int main(int argc, char** argv) {
       cache.fork(0, next_seq);
       seqs.push_back(next_seq++);
     }
-    backend.reset_profile();
     double total_s = 0;
-    for (int s = 0; s < steps; ++s) {
+    for (int s = -warmup; s < steps; ++s) {
+      if (s == 0) {
+        backend.reset_profile();
+        total_s = 0;
+      }
       StepBatch step;
       for (SeqId seq : seqs) {
-        const TokenId t = static_cast<TokenId>((seq * 31 + s) % c.vocab_size);
+        const TokenId t = static_cast<TokenId>((seq * 31 + s + warmup) % c.vocab_size);
         const int64_t pos = cache.num_tokens(seq);
         cache.append(seq, std::span<const TokenId>(&t, 1), &step.copies);
         step.sequences.push_back({step.num_tokens(), 1, pos, cache.block_table(seq)});
@@ -177,7 +185,7 @@ int main(int argc, char** argv) {
       for (SeqId seq : seqs) cache.mark_computed(seq, cache.num_tokens(seq));
     }
     const double step_s = total_s / steps;
-    const double attn_flops = 4.0 * c.num_hidden_layers * c.q_size() * (kContext + steps / 2.0) * b;
+    const double attn_flops = 4.0 * c.num_hidden_layers * c.q_size() * (kContext + warmup + steps / 2.0) * b;
     const double achieved = (flops_row * b + attn_flops) / step_s / 1e9;
     const int repeats = b == 1 ? 3 : 1;
     const double onednn_s = gemm_seconds(c, b, [&](const uint16_t* w, int64_t out, int64_t in) {
@@ -186,9 +194,9 @@ int main(int argc, char** argv) {
     const double own_s = gemm_seconds(c, b, [&](const uint16_t* w, int64_t out, int64_t in) {
       return Linear(own_weights, w, DType::BF16, out, in, DType::BF16); }, repeats);
     const auto p = backend.profile();
-    std::printf("decode batch %3lld @ctx %lld: %.1f ms/step, %.1f tok/s, %.1f GFLOP/s = %.0f%% of plain oneDNN GEMM "
+    std::printf("decode batch %3lld @ctx %lld-%lld: %.1f ms/step, %.1f tok/s, %.1f GFLOP/s = %.0f%% of plain oneDNN GEMM "
                 "(%.1f GFLOP/s), own GEMM alone %.1f GFLOP/s; %s\n",
-                (long long)b, (long long)kContext, 1e3 * step_s, b / step_s, achieved,
+                (long long)b, (long long)(kContext + warmup), (long long)(kContext + warmup + steps - 1), 1e3 * step_s, b / step_s, achieved,
                 100 * achieved / (flops_row * b / onednn_s / 1e9), flops_row * b / onednn_s / 1e9,
                 flops_row * b / own_s / 1e9, time_shares(p, steps).c_str());
     for (SeqId seq : seqs) cache.free_sequence(seq);
