@@ -7,10 +7,12 @@
 // stays in cache, so the kernel's arithmetic is what is timed); `--forked`
 // gives them the same blocks up to the last one, which each has of its own,
 // and evicts the caches, as tools/bench/forward.sh's decode steps of
-// sequences forked from one prompt.
+// sequences forked from one prompt; `--fork-at P` (with --forked) shares
+// only the blocks before position P, as forks of a P-token prompt some
+// steps on.
 //
 //   bench_attention --preset smollm135m --sequences 64 --context 512
-//                   [--shared | --forked] [--threads 2] [--steps 20]
+//                   [--shared | --forked [--fork-at 512]] [--threads 2] [--steps 20]
 //                   [--kernel avx512-bf16 ...]
 //
 // Prints the best and the mean step time and the rate at which the step
@@ -39,7 +41,7 @@ using namespace llmbatch;
 int main(int argc, char** argv) {
   CLI::App app{"attention micro-benchmark"};
   std::string preset = "smollm135m";
-  int64_t sequences = 64, context = 512, block_size = 16;
+  int64_t sequences = 64, context = 512, block_size = 16, fork_at = 0;
   int threads = 2, steps = 20;
   bool shared = false, forked = false;
   std::vector<std::string> kernel_names;
@@ -50,7 +52,10 @@ int main(int argc, char** argv) {
   app.add_option("--threads", threads);
   app.add_option("--steps", steps)->check(CLI::PositiveNumber);
   auto* shared_flag = app.add_flag("--shared", shared);
-  app.add_flag("--forked", forked)->excludes(shared_flag);
+  auto* forked_flag = app.add_flag("--forked", forked)->excludes(shared_flag);
+  app.add_option("--fork-at", fork_at, "forked: the prompt's length (default: all blocks but the last)")
+      ->check(CLI::PositiveNumber)
+      ->needs(forked_flag);
   app.add_option("--kernel", kernel_names, "only these kernels (portable, avx2+fma, avx512, avx512-bf16)");
   CLI11_PARSE(app, argc, argv);
   cpu_set_threads(threads);
@@ -58,9 +63,12 @@ int main(int argc, char** argv) {
   const ModelConfig c = random_preset_config(preset);
   const AttentionShape shape{c.num_attention_heads, c.num_key_value_heads, c.head_dim, block_size, DType::BF16};
   const int64_t blocks_per_sequence = (context + block_size - 1) / block_size;
-  // Forked: the blocks before the last are the prompt's, the last one each
-  // sequence's own.
-  const int64_t own_blocks = shared ? 0 : forked ? 1 : blocks_per_sequence;
+  // Forked: the blocks before the last (or before --fork-at) are the
+  // prompt's, the rest each sequence's own.
+  const int64_t own_blocks = shared                ? 0
+                             : forked && fork_at > 0 ? blocks_per_sequence - std::min(fork_at, context) / block_size
+                             : forked                ? 1
+                                                     : blocks_per_sequence;
   const int64_t common_blocks = blocks_per_sequence - own_blocks;
   const int64_t num_blocks = common_blocks + own_blocks * sequences;
   const int64_t layer_elems = num_blocks * block_size * c.num_key_value_heads * c.head_dim;
