@@ -1107,15 +1107,18 @@ LLMBATCH_AVX2 void values_of_rows(int64_t n, const float* const* p, const T* con
   with_rows(n, [&]<int R>() LLMBATCH_AVX2 { value_rows<R>(p, values, shift, j_begin, j_end, hd, acc); });
 }
 
-// The blocks of an item's first tile (positions 0 .. kTile - 1 its pieces
-// see), each once where consecutive pieces share them.
-void first_tile_blocks(const AttentionItem& item, int64_t block_size, std::vector<BlockId>* out) {
+// The blocks of an item's tile from `tile_begin` (the positions of it its
+// pieces see), each once where consecutive pieces share them.
+void tile_blocks(const AttentionItem& item, int64_t tile_begin, int64_t block_size, std::vector<BlockId>* out) {
   out->clear();
   std::span<const BlockId> previous;
   for (const AttentionPiece& piece : item.pieces) {
     const AttentionSequence& seq = *piece.sequence;
-    const int64_t seen = std::min(kTile, seq.start_position + piece.token_end);
-    const std::span<const BlockId> blocks = seq.block_table.first((seen + block_size - 1) / block_size);
+    const int64_t seen = std::min(tile_begin + kTile, seq.start_position + piece.token_end);
+    if (seen <= tile_begin) continue;
+    const int64_t first = tile_begin / block_size;
+    const std::span<const BlockId> blocks =
+        seq.block_table.subspan(first, (seen + block_size - 1) / block_size - first);
     append_new_blocks(previous, blocks, out);
     previous = blocks;
   }
@@ -1367,15 +1370,27 @@ LLMBATCH_AVX2 void attend(const AttentionShape& s, const AttentionItem& item, co
   thread_local std::vector<BlockId> next_blocks;
   thread_local GatheredTile<T> gathered;
   if (s.block_size % keys_per_load(form) != 0) gathered.resize(hd);
+  // The last tile's blocks (a decode step's own blocks, read from memory
+  // where the shared prompt's are in cache) are asked for a share at a
+  // time with each tile but the last two, so that their reads overlap the
+  // whole item's arithmetic rather than the last tile's but one.
+  thread_local std::vector<BlockId> last_blocks, asked;
+  const int64_t tiles = last_position / kTile + 1;
+  tile_blocks(item, (tiles - 1) * kTile, s.block_size, &last_blocks);
   plan_tile(s, item, w.position, k_cache, v_cache, 0, form, &plans[0]);
   for (int64_t tile_begin = 0, t = 0; tile_begin <= last_position; tile_begin += kTile, t ^= 1) {
     const TilePlan<T>& plan = plans[t];
     plans[t ^ 1].clear();
     if (tile_begin + kTile <= last_position) {
       plan_tile(s, item, w.position, k_cache, v_cache, tile_begin + kTile, form, &plans[t ^ 1]);
-      prefetch.plan(plans[t ^ 1].blocks, s, item.kv_head_begin, heads, k_cache, v_cache);
+      asked = plans[t ^ 1].blocks;
+      if (const int64_t tile = tile_begin / kTile, shares = tiles - 2; tile < shares) {
+        const int64_t n = std::ssize(last_blocks);
+        asked.insert(asked.end(), last_blocks.begin() + n * tile / shares, last_blocks.begin() + n * (tile + 1) / shares);
+      }
+      prefetch.plan(asked, s, item.kv_head_begin, heads, k_cache, v_cache);
     } else if (next != nullptr) {  // the last tile: the next item's first is asked for
-      first_tile_blocks(*next, s.block_size, &next_blocks);
+      tile_blocks(*next, 0, s.block_size, &next_blocks);
       prefetch.plan(next_blocks, s, next->kv_head_begin, next->kv_head_end - next->kv_head_begin, k_cache, v_cache);
     } else {
       prefetch.plan({}, s, item.kv_head_begin, heads, k_cache, v_cache);
