@@ -854,32 +854,46 @@ LLMBATCH_AVX512_BF16 void softmax_rows_dot(int64_t n, const float* const* s, con
 
 // softmax_rows_dot for R rows that all see the whole tile, their scores
 // still in the registers of score_chains_dot: where no row's reference max
-// moves (past a row's first tile, nearly always), its operations on the
-// same values, so the same bits, without the scores' round trip through
-// memory and the masks; else the scores go to `scores` (row r at r * kTile)
-// and softmax_rows_dot takes the block. A NaN score takes the latter.
+// moves from a finite value (past a row's first tile, nearly always), its
+// operations on the same values, so the same bits, without the scores'
+// round trip through memory and the masks; a row's first tile sets its
+// reference to the tile's max as softmax_rows_dot does (no NaN: the max is
+// exact in any order). Else the scores go to `scores` (row r at r * kTile)
+// and softmax_rows_dot takes the block, as it does a NaN score.
 template <int R>
 LLMBATCH_AVX512_BF16 void softmax_tile_dot(const __m512 (&acc)[R][kTile / 16], float* scores, const float* const* s,
                                            const int64_t* visible, float* const* max, float* const* sum16,
                                            float* const* out_acc, int64_t hd, uint32_t* p_words) {
-  __mmask16 moves = 0;
+  static_assert(kTile / 16 == 4);
+  __mmask16 elsewhere = 0;  // lanes that send the block to softmax_rows_dot
+  float reference[R];
   LLMBATCH_UNROLL
   for (int r = 0; r < R; ++r) {
-    const __m512 limit = _mm512_set1_ps(*max[r] + kLazyMax);
-    LLMBATCH_UNROLL
-    for (int g = 0; g < kTile / 16; ++g) moves |= _mm512_cmp_ps_mask(acc[r][g], limit, _CMP_NLE_UQ);
+    reference[r] = *max[r];
+    if (reference[r] == -std::numeric_limits<float>::infinity()) {
+      LLMBATCH_UNROLL
+      for (int g = 0; g < 4; ++g) elsewhere |= _mm512_cmp_ps_mask(acc[r][g], acc[r][g], _CMP_UNORD_Q);
+      const float tile_max = _mm512_reduce_max_ps(
+          _mm512_max_ps(_mm512_max_ps(acc[r][0], acc[r][1]), _mm512_max_ps(acc[r][2], acc[r][3])));
+      if (tile_max > reference[r] + kLazyMax) reference[r] = tile_max;
+    } else {
+      const __m512 limit = _mm512_set1_ps(reference[r] + kLazyMax);
+      LLMBATCH_UNROLL
+      for (int g = 0; g < 4; ++g) elsewhere |= _mm512_cmp_ps_mask(acc[r][g], limit, _CMP_NLE_UQ);
+    }
   }
-  if (moves != 0) {
+  if (elsewhere != 0) {
     store_scores(acc, scores, 0);
     return softmax_rows_dot(R, s, visible, max, sum16, out_acc, hd, p_words);
   }
   const __m512i high = _mm512_set1_epi32(static_cast<int>(0xFFFF0000u));
   LLMBATCH_UNROLL
   for (int r = 0; r < R; ++r) {
-    const __m512 shift = _mm512_set1_ps(*max[r]);
+    *max[r] = reference[r];
+    const __m512 shift = _mm512_set1_ps(reference[r]);
     __m512 total = _mm512_load_ps(sum16[r]);
     LLMBATCH_UNROLL
-    for (int i = 0; i < kTile / 16; i += 2) {
+    for (int i = 0; i < 4; i += 2) {
       const __m512i words = (__m512i)_mm512_cvtne2ps_pbh(exp2_bf16_avx512(_mm512_sub_ps(acc[r][i + 1], shift)),
                                                          exp2_bf16_avx512(_mm512_sub_ps(acc[r][i], shift)));
       _mm512_storeu_si512(p_words + r * kTile / 2 + 8 * i, words);
