@@ -8,8 +8,8 @@
 // gives them the same blocks up to the last one, which each has of its own,
 // and evicts the caches, as tools/bench/forward.sh's decode steps of
 // sequences forked from one prompt; `--fork-at P` (with --forked) shares
-// only the blocks before position P, as forks of a P-token prompt some
-// steps on.
+// only the whole blocks before position P (a sequence's last block always
+// its own), as forks of a P-token prompt some steps on.
 //
 //   bench_attention --preset smollm135m --sequences 64 --context 512
 //                   [--shared | --forked [--fork-at 512]] [--threads 2] [--steps 20]
@@ -25,6 +25,8 @@
 #include <cstdio>
 #include <numeric>
 #include <random>
+#include <span>
+#include <string>
 #include <vector>
 
 #include <CLI/CLI.hpp>
@@ -66,7 +68,7 @@ int main(int argc, char** argv) {
   // Forked: the blocks before the last (or before --fork-at) are the
   // prompt's, the rest each sequence's own.
   const int64_t own_blocks = shared                ? 0
-                             : forked && fork_at > 0 ? blocks_per_sequence - std::min(fork_at, context) / block_size
+                             : forked && fork_at > 0 ? blocks_per_sequence - std::min(fork_at, context - 1) / block_size
                              : forked                ? 1
                                                      : blocks_per_sequence;
   const int64_t common_blocks = blocks_per_sequence - own_blocks;
@@ -99,18 +101,19 @@ int main(int argc, char** argv) {
   std::vector<char> evict(256 << 20, 1);
   int64_t evicted = 0;  // read, not written: no write-backs of the evicting lines during the timed step
 
+  // The vector kernels the CPU runs (else the portable one), or the named ones.
+  const AttentionKernel all[] = {AttentionKernel::Portable, AttentionKernel::Avx2, AttentionKernel::Avx512,
+                                 AttentionKernel::Avx512Bf16};
   std::vector<AttentionKernel> kernels;
-  for (const AttentionKernel k : {AttentionKernel::Avx2, AttentionKernel::Avx512, AttentionKernel::Avx512Bf16}) {
+  for (const AttentionKernel k : std::span(all).subspan(1)) {
     if (attention_kernel_supported(k, shape)) kernels.push_back(k);
   }
   if (kernels.empty()) kernels.push_back(AttentionKernel::Portable);
   if (!kernel_names.empty()) {
     kernels.clear();
     for (const auto& name : kernel_names) {
-      const auto all = {AttentionKernel::Portable, AttentionKernel::Avx2, AttentionKernel::Avx512,
-                        AttentionKernel::Avx512Bf16};
-      const auto named = std::find_if(all.begin(), all.end(), [&](auto k) { return name == attention_kernel_name(k); });
-      if (named == all.end() || !attention_kernel_supported(*named, shape)) {
+      const auto named = std::ranges::find_if(all, [&](auto k) { return name == attention_kernel_name(k); });
+      if (named == std::end(all) || !attention_kernel_supported(*named, shape)) {
         std::fprintf(stderr, "bench_attention: no kernel '%s' for this CPU and shape\n", name.c_str());
         return 2;
       }

@@ -165,8 +165,9 @@ int main(int argc, char** argv) {
       seqs.push_back(next_seq++);
     }
     // Per timed step: its time and profile. The mean is what a job sees;
-    // the median step's shares are those of a step that no burst of other
-    // work on the machine (a shared VM's neighbours) stretched.
+    // the median step's shares (the upper median for an even count) are
+    // those of a step that no burst of other work on the machine (a shared
+    // VM's neighbours) stretched.
     std::vector<std::pair<double, CpuStepProfile>> timed;
     for (int s = -warmup; s < steps; ++s) {
       backend.reset_profile();

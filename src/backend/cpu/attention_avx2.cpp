@@ -45,13 +45,14 @@
 #include <type_traits>
 #include <vector>
 
+// The kernel's parts (anonymous-namespace code for this file alone).
+#define LLMBATCH_ATTENTION_VECTOR_KERNEL
 #include "backend/cpu/attention_dot_blocks.h"
 #include "backend/cpu/attention_fma_blocks.h"
 #include "backend/cpu/attention_kernels.h"
 #include "backend/cpu/attention_vector_common.h"
 #include "backend/cpu/bf16_pairs.h"
 #include "backend/cpu/cpu_features.h"
-#include "backend/cpu/simd_exp.h"
 #include "core/error.h"
 #include "kv/block_table.h"
 #include "kv/kv_storage.h"
@@ -560,7 +561,9 @@ LLMBATCH_AVX2 void attend(const AttentionShape& s, const AttentionItem& item, co
   // The last tile's blocks (a decode step's own blocks, read from memory
   // where the shared prompt's are in cache) are asked for a share at a
   // time with each tile but the last two, so that their reads overlap the
-  // whole item's arithmetic rather than the last tile's but one.
+  // whole item's arithmetic rather than the last tile's but one; that one
+  // asks for them again, as its next tile's, for the lines L2 (1 MiB here)
+  // has let go since: 32 forks' own blocks can pass it.
   thread_local std::vector<BlockId> last_blocks, asked;
   const int64_t tiles = last_position / kTile + 1;
   tile_blocks(item, (tiles - 1) * kTile, s.block_size, &last_blocks);

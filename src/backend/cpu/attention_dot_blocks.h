@@ -9,6 +9,10 @@
 
 #pragma once
 
+#ifndef LLMBATCH_ATTENTION_VECTOR_KERNEL
+#error "a part of attention_avx2.cpp, for it alone to include"
+#endif
+
 #include <algorithm>
 #include <cstdint>
 #include <limits>
@@ -73,15 +77,6 @@ LLMBATCH_AVX512_BF16 inline void score_chains_dot(const uint32_t* const* q, cons
   for (int64_t i = 0, ask = prefetch.lines; i < hd / 2; ++i) {
     for (int l = 0; l < kDotLinesPerPair && ask > 0; ++l, --ask) ask_next_line(prefetch);
     add_score_pair(q, pairs, i * pair_stride, i, acc);
-  }
-}
-
-template <int R, int G>
-LLMBATCH_AVX512_BF16 inline void store_scores(const __m512 (&acc)[R][G], float* s, int64_t j) {
-  LLMBATCH_UNROLL
-  for (int r = 0; r < R; ++r) {
-    LLMBATCH_UNROLL
-    for (int g = 0; g < G; ++g) _mm512_storeu_ps(s + r * kTile + j + 16 * g, acc[r][g]);
   }
 }
 
@@ -232,6 +227,20 @@ LLMBATCH_AVX512_BF16 void values_small_dot(int64_t h, const uint32_t* const* p, 
   }
 }
 
+// Weights p = 2^(lo - shift), 2^(hi - shift) of 32 keys rounded into 16
+// bf16 words (lo's in the low halves) at `words`, and added to a row's 16
+// lanes of sum in the order the value blocks read them: the one link from
+// scores to weights, for scores loaded from memory or kept in registers.
+LLMBATCH_AVX512_BF16 inline void weights_to_words(__m512 lo, __m512 hi, __m512 shift, uint32_t* words_out,
+                                                  __m512* total) {
+  const __m512i high = _mm512_set1_epi32(static_cast<int>(0xFFFF0000u));
+  const __m512i words = (__m512i)_mm512_cvtne2ps_pbh(exp2_bf16_avx512(_mm512_sub_ps(hi, shift)),
+                                                     exp2_bf16_avx512(_mm512_sub_ps(lo, shift)));
+  _mm512_storeu_si512(words_out, words);
+  *total = _mm512_add_ps(*total, _mm512_castsi512_ps(_mm512_slli_epi32(words, 16)));
+  *total = _mm512_add_ps(*total, _mm512_castsi512_ps(_mm512_and_si512(words, high)));
+}
+
 // Online-softmax step of a row block's n rows over one tile, the dot
 // form: the tile's weights rounded to bf16 words (VCVTNE2PS2BF16: to
 // nearest even, subnormal weights flushed to zero), 2^x to bf16 precision
@@ -282,7 +291,6 @@ LLMBATCH_AVX512_BF16 void softmax_rows_dot(int64_t n, const float* const* s, con
       _mm512_store_ps(sum16[r], _mm512_mul_ps(factor, _mm512_load_ps(sum16[r])));
     }
   }
-  const __m512i high = _mm512_set1_epi32(static_cast<int>(0xFFFF0000u));
   for (int64_t r = 0; r < n; ++r) {
     const __m512 shift = _mm512_set1_ps(new_max[r]);
     __m512 total = _mm512_load_ps(sum16[r]);
@@ -292,12 +300,7 @@ LLMBATCH_AVX512_BF16 void softmax_rows_dot(int64_t n, const float* const* s, con
       const __m512 low = _mm512_mask_load_ps(neg_inf, static_cast<__mmask16>(seen[r] >> (16 * i)), s[r] + 16 * i);
       const __m512 next =
           _mm512_mask_load_ps(neg_inf, static_cast<__mmask16>(seen[r] >> (16 * i + 16)), s[r] + 16 * i + 16);
-      // 0 where not visible.
-      const __m512i words = (__m512i)_mm512_cvtne2ps_pbh(exp2_bf16_avx512(_mm512_sub_ps(next, shift)),
-                                                         exp2_bf16_avx512(_mm512_sub_ps(low, shift)));
-      _mm512_storeu_si512(p_words + r * kTile / 2 + 8 * i, words);
-      total = _mm512_add_ps(total, _mm512_castsi512_ps(_mm512_slli_epi32(words, 16)));
-      total = _mm512_add_ps(total, _mm512_castsi512_ps(_mm512_and_si512(words, high)));
+      weights_to_words(low, next, shift, p_words + r * kTile / 2 + 8 * i, &total);  // 0 where not visible
     }
     _mm512_store_ps(sum16[r], total);
   }
@@ -309,7 +312,8 @@ LLMBATCH_AVX512_BF16 void softmax_rows_dot(int64_t n, const float* const* s, con
 // operations on the same values, so the same bits, without the scores'
 // round trip through memory and the masks; a row's first tile sets its
 // reference to the tile's max as softmax_rows_dot does (no NaN: the max is
-// exact in any order). Else the scores go to `scores` (row r at r * kTile)
+// the same in any order, but for a zero's sign, which 2^(x - max) and
+// max + kLazyMax do not see). Else the scores go to `scores` (row r at r * kTile)
 // and softmax_rows_dot takes the block, as it does a NaN score.
 template <int R>
 LLMBATCH_AVX512_BF16 void softmax_tile_dot(const __m512 (&acc)[R][kTile / 16], float* scores, const float* const* s,
@@ -337,20 +341,13 @@ LLMBATCH_AVX512_BF16 void softmax_tile_dot(const __m512 (&acc)[R][kTile / 16], f
     store_scores(acc, scores, 0);
     return softmax_rows_dot(R, s, visible, max, sum16, out_acc, hd, p_words);
   }
-  const __m512i high = _mm512_set1_epi32(static_cast<int>(0xFFFF0000u));
   LLMBATCH_UNROLL
   for (int r = 0; r < R; ++r) {
     *max[r] = reference[r];
     const __m512 shift = _mm512_set1_ps(reference[r]);
     __m512 total = _mm512_load_ps(sum16[r]);
     LLMBATCH_UNROLL
-    for (int i = 0; i < 4; i += 2) {
-      const __m512i words = (__m512i)_mm512_cvtne2ps_pbh(exp2_bf16_avx512(_mm512_sub_ps(acc[r][i + 1], shift)),
-                                                         exp2_bf16_avx512(_mm512_sub_ps(acc[r][i], shift)));
-      _mm512_storeu_si512(p_words + r * kTile / 2 + 8 * i, words);
-      total = _mm512_add_ps(total, _mm512_castsi512_ps(_mm512_slli_epi32(words, 16)));
-      total = _mm512_add_ps(total, _mm512_castsi512_ps(_mm512_and_si512(words, high)));
-    }
+    for (int i = 0; i < 4; i += 2) weights_to_words(acc[r][i], acc[r][i + 1], shift, p_words + r * kTile / 2 + 8 * i, &total);
     _mm512_store_ps(sum16[r], total);
   }
 }

@@ -8,6 +8,10 @@
 
 #pragma once
 
+#ifndef LLMBATCH_ATTENTION_VECTOR_KERNEL
+#error "a part of attention_avx2.cpp, for it alone to include"
+#endif
+
 #include <algorithm>
 #include <cstdint>
 #include <limits>
@@ -61,7 +65,7 @@ LLMBATCH_AVX2 inline void score_dim(const float* const* q, const T* const* pairs
 }
 
 // s[r * kTile + j + 8g + i] = q_r · k_{j + 8g + i} for R rows and the 8 keys
-// of each of G groups, group g's pair 0 at k[g] (see value_step). One FMA
+// of each of G groups, group g's pair 0 at k[g], pair i pair_stride on. One FMA
 // chain per score over d = 0 .. hd - 1, whatever R and G and wherever the
 // keys come from. q: R rows of hd floats. Between the dims it asks for the
 // lines of `prefetch` (at most hd - 1, into L2), one at a time: see
@@ -212,11 +216,7 @@ LLMBATCH_AVX512 void score_block_wide(const float* const* q, const T* const* k, 
     ask_wide_lines(prefetch, d + 1);
     score_dim_wide<R, G, 0, false>(q, pairs, pair_stride, d + 1, acc);
   }
-  LLMBATCH_UNROLL
-  for (int r = 0; r < R; ++r) {
-    LLMBATCH_UNROLL
-    for (int g = 0; g < G; ++g) _mm512_storeu_ps(s + r * kTile + j + 16 * g, acc[r][g]);
-  }
+  store_scores(acc, s, j);
 }
 
 // value_block with 16 dims to a vector: acc[r][d] += p[r][j] * v_j[d] for

@@ -8,9 +8,14 @@
 
 #pragma once
 
+#ifndef LLMBATCH_ATTENTION_VECTOR_KERNEL
+#error "a part of attention_avx2.cpp, for it alone to include"
+#endif
+
 #include <algorithm>
 #include <cstdint>
 #include <span>
+#include <type_traits>
 #include <vector>
 
 #include "backend/cpu/attention.h"
@@ -113,14 +118,15 @@ LLMBATCH_AVX2 inline float hmax(__m256 a) {
   return _mm_cvtss_f32(_mm_max_ss(m, _mm_movehdup_ps(m)));
 }
 
-// The cache lines of the next tile's blocks (K and V of the item's heads),
-// handed to the current tile's score blocks a share at a time, which ask
-// for them a few per dim or pair of dims: a burst of hundreds of prefetches fills the load
-// queue and stalls the arithmetic until memory has served them, so reading
-// the KV and computing on it would take turns instead of overlapping. They
-// go to L2 (T1): with smollm's 3 KV heads a tile is 48 KiB, and the next one
-// in L1 would evict the current one. A block larger than a tile is asked for
-// whole, once per tile.
+// The cache lines of the blocks asked for during a tile (the next tile's,
+// and a share of the item's last tile's: attend()), K and V of the item's
+// heads, handed to the current tile's score blocks a share at a time, which
+// ask for them a few per dim or pair of dims: a burst of hundreds of
+// prefetches fills the load queue and stalls the arithmetic until memory
+// has served them, so reading the KV and computing on it would take turns
+// instead of overlapping. They go to L2 (T1): with smollm's 3 KV heads a
+// tile is 48 KiB, and the next one in L1 would evict the current one. A
+// block larger than a tile is asked for whole, once per tile.
 class NextTileLines {
  public:
   // `lines` lines from line `line` of run `run` on, across runs.
@@ -175,7 +181,7 @@ class NextTileLines {
     for (line_ += n; line_ >= run_lines_ && run_lines_ > 0; line_ -= run_lines_) ++run_;
   }
 
-  std::vector<const char*> runs_;  // per block of the next tile: its K run, its V run
+  std::vector<const char*> runs_;  // per block asked for: its K run, its V run
   int64_t run_lines_ = 0, share_ = 0;
   int64_t next_ = 0, run_ = 0, line_ = 0;  // the first line not handed out: of all, and where
 };
@@ -186,6 +192,17 @@ inline void ask_next_line(NextTileLines::Share& share) {
   if (++share.line == share.run_lines) {
     share.line = 0;
     ++share.run;
+  }
+}
+
+// A block's scores s[r * kTile + j + 16 g ..] = acc[r][g], R rows of G
+// vectors of 16 keys (wide and dot score blocks).
+template <int R, int G>
+LLMBATCH_AVX512 inline void store_scores(const __m512 (&acc)[R][G], float* s, int64_t j) {
+  LLMBATCH_UNROLL
+  for (int r = 0; r < R; ++r) {
+    LLMBATCH_UNROLL
+    for (int g = 0; g < G; ++g) _mm512_storeu_ps(s + r * kTile + j + 16 * g, acc[r][g]);
   }
 }
 

@@ -14,7 +14,7 @@ __attribute__((target("avx512f"))) void row_to_bf16_pairs(const float* row, int6
   for (int64_t k = 0; k < n; k += 16) {
     const auto live = static_cast<__mmask16>(n - k >= 16 ? 0xffff : (1u << (n - k)) - 1);
     const __m512i bits =
-        _mm512_castps_si512(_mm512_mul_ps(_mm512_maskz_loadu_ps(live, row + k), _mm512_set1_ps(scale)));
+        _mm512_castps_si512(_mm512_maskz_mul_ps(live, _mm512_maskz_loadu_ps(live, row + k), _mm512_set1_ps(scale)));
     const __m512i lsb = _mm512_and_si512(_mm512_srli_epi32(bits, 16), one);
     __m512i rounded = _mm512_add_epi32(bits, _mm512_add_epi32(lsb, half));
     const __mmask16 nan = _mm512_cmpgt_epu32_mask(_mm512_and_si512(bits, magnitude), inf);

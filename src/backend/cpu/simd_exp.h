@@ -3,8 +3,8 @@
 // lane. Include only from code compiled for (or marked with) avx2,fma
 // (avx512f for exp2_avx512 and exp2_bf16_avx512).
 //
-// x is clamped to [-127, 127]; results below 2^-126 flush to 0 (so -inf
-// gives 0, as a softmax needs). x = n + f with |f| ≤ 1/2 and 2^f by its
+// exp2_avx2 and exp2_avx512 clamp x to [-127, 127]; results below 2^-126
+// flush to 0 (so -inf gives 0, as a softmax needs). x = n + f with |f| ≤ 1/2 and 2^f by its
 // degree-7 Taylor polynomial (truncation ≈ 5e-9 relative, below f32
 // rounding), 2^n put into the exponent: within 2 ulp of exp2 throughout.
 // The same inputs give the same bits everywhere, which is all that batch
@@ -51,10 +51,11 @@ __attribute__((target("avx512f"))) inline __m512 exp2_avx512(__m512 x) {
 // 1e-4, a twentieth of bf16's half ulp), for weights rounded to bf16 next:
 // the same reduction with a degree-4 polynomial, and 2^n applied by
 // VSCALEFPS. Below -126 the result is 0, as exp2_avx512's; NaN stays NaN.
-// The polynomial is the degree-7 one's tail: ln2^4 / 4! down to 1. For x
-// up to 127 (a softmax's x is at most 2^3) without exp2_avx512's clamps:
-// where x < -126 (-inf included) the mask gives 0 whatever the lane
-// computed, and above it they change nothing.
+// The polynomial is the degree-7 one's tail: ln2^4 / 4! down to 1.
+// Needs x <= 127 (a softmax's x is at most 2^3; above, +inf gives NaN),
+// and so goes without exp2_avx512's clamps: where x < -126 (-inf included)
+// the mask gives 0 whatever the lane computed, and above it they change
+// nothing.
 
 __attribute__((target("avx512f"))) inline __m512 exp2_bf16_avx512(__m512 x) {
   const __m512 n = _mm512_roundscale_ps(x, _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC);

@@ -44,18 +44,21 @@ TEST(Bf16PairsTest, RowsBecomeF32ToBf16PairsWithZeroPadding) {
   }
 }
 
-// With a scale: each value's f32 product, rounded the same way.
+// With a scale: each value's f32 product, rounded the same way; the
+// padding zero whatever the scale's sign.
 TEST(Bf16PairsTest, ScaledRowsRoundTheF32Products) {
   if (!cpu_supports_avx512f()) GTEST_SKIP() << "needs AVX-512F";
   std::mt19937 rng(5);
   std::normal_distribution<float> normal(0.0f, 3.0f);
-  std::vector<float> row(64);
+  std::vector<float> row(45);
   for (auto& x : row) x = normal(rng);
   row[7] = std::bit_cast<float>(0x7f800001u);  // a signalling NaN stays a NaN
   for (const float scale : {0.18033688f, -3.0f, 1e-30f}) {
-    std::vector<uint32_t> pairs(32);
-    row_to_bf16_pairs(row.data(), 64, pairs.data(), scale);
-    for (int64_t i = 0; i < 64; ++i) {
+    std::vector<uint32_t> pairs(24, 0xdeadbeefu);
+    row_to_bf16_pairs(row.data(), 45, pairs.data(), scale);
+    EXPECT_EQ(pairs[22] >> 16, 0u) << "an odd row's last high half, scale " << scale;
+    EXPECT_EQ(pairs[23], 0u) << "padding, scale " << scale;
+    for (int64_t i = 0; i < 45; ++i) {
       const uint16_t got = static_cast<uint16_t>(pairs[i / 2] >> (16 * (i % 2)));
       const float product = row[i] * scale;
       if (std::isnan(product)) {
