@@ -3,15 +3,8 @@
 // small-cluster chains over several KV heads at once, and the dot form's
 // online softmax (lazily moved reference max, 16-lane sums of the rounded
 // weights), on scores in memory or still in registers.
-//
-// Part of attention_avx2.cpp, which alone includes it: its contents live in
-// that file's anonymous namespace.
-
+// A part of attention_avx2.cpp, as attention_vector_common.h is.
 #pragma once
-
-#ifndef LLMBATCH_ATTENTION_VECTOR_KERNEL
-#error "a part of attention_avx2.cpp, for it alone to include"
-#endif
 
 #include <algorithm>
 #include <cstdint>

@@ -2,15 +2,8 @@
 // (attention_avx2.cpp): AVX2 + FMA (`Narrow`, 8 lanes) and its AVX-512 form
 // (`Wide`, 16 lanes, the same chains, so the same bits), with their online
 // softmax steps.
-//
-// Part of attention_avx2.cpp, which alone includes it: its contents live in
-// that file's anonymous namespace.
-
+// A part of attention_avx2.cpp, as attention_vector_common.h is.
 #pragma once
-
-#ifndef LLMBATCH_ATTENTION_VECTOR_KERNEL
-#error "a part of attention_avx2.cpp, for it alone to include"
-#endif
 
 #include <algorithm>
 #include <cstdint>

@@ -3,8 +3,9 @@
 // row count to the block templates, where K and V words lie, and the
 // prefetch of the next tile's lines.
 //
-// Part of attention_avx2.cpp, which alone includes it: its contents live in
-// that file's anonymous namespace.
+// Part of attention_avx2.cpp, which alone includes it (and its other parts,
+// attention_fma_blocks.h and attention_dot_blocks.h, through this one): its
+// contents live in that file's anonymous namespace.
 
 #pragma once
 
