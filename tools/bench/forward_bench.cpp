@@ -206,9 +206,10 @@ int main(int argc, char** argv) {
     HugePageArena own_weights("the benchmark's weights");
     const double own_s = gemm_seconds(c, b, [&](const uint16_t* w, int64_t out, int64_t in) {
       return Linear(own_weights, w, DType::BF16, out, in, DType::BF16); }, repeats);
-    std::printf("decode batch %3lld @ctx %lld-%lld: %.1f ms/step, %.1f tok/s, %.1f GFLOP/s = %.0f%% of plain oneDNN GEMM "
-                "(%.1f GFLOP/s), own GEMM alone %.1f GFLOP/s; %s; median step %.1f ms, %s\n",
-                (long long)b, (long long)(kContext + warmup), (long long)(kContext + warmup + steps - 1), 1e3 * step_s, b / step_s, achieved,
+    const int64_t first_position = kContext + warmup, last_position = first_position + steps - 1;
+    std::printf("decode batch %3lld @ctx %lld-%lld: %.1f ms/step, %.1f tok/s, %.1f GFLOP/s = %.0f%% of plain oneDNN "
+                "GEMM (%.1f GFLOP/s), own GEMM alone %.1f GFLOP/s; %s; median step %.1f ms, %s\n",
+                (long long)b, (long long)first_position, (long long)last_position, 1e3 * step_s, b / step_s, achieved,
                 100 * achieved / (flops_row * b / onednn_s / 1e9), flops_row * b / onednn_s / 1e9,
                 flops_row * b / own_s / 1e9, time_shares(p, steps).c_str(), 1e3 * median_s,
                 time_shares(median_profile, 1).c_str());

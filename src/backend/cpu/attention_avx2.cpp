@@ -576,7 +576,8 @@ LLMBATCH_AVX2 void attend(const AttentionShape& s, const AttentionItem& item, co
       asked = plans[t ^ 1].blocks;
       if (const int64_t tile = tile_begin / kTile, shares = tiles - 2; tile < shares) {
         const int64_t n = std::ssize(last_blocks);
-        asked.insert(asked.end(), last_blocks.begin() + n * tile / shares, last_blocks.begin() + n * (tile + 1) / shares);
+        const auto share = last_blocks.begin() + n * tile / shares;
+        asked.insert(asked.end(), share, last_blocks.begin() + n * (tile + 1) / shares);
       }
       prefetch.plan(asked, s, item.kv_head_begin, heads, k_cache, v_cache);
     } else if (next != nullptr) {  // the last tile: the next item's first is asked for

@@ -340,7 +340,9 @@ LLMBATCH_AVX512_BF16 void softmax_tile_dot(const __m512 (&acc)[R][kTile / 16], f
     const __m512 shift = _mm512_set1_ps(reference[r]);
     __m512 total = _mm512_load_ps(sum16[r]);
     LLMBATCH_UNROLL
-    for (int i = 0; i < 4; i += 2) weights_to_words(acc[r][i], acc[r][i + 1], shift, p_words + r * kTile / 2 + 8 * i, &total);
+    for (int i = 0; i < 4; i += 2) {
+      weights_to_words(acc[r][i], acc[r][i + 1], shift, p_words + r * kTile / 2 + 8 * i, &total);
+    }
     _mm512_store_ps(sum16[r], total);
   }
 }
