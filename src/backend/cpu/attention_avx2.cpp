@@ -136,6 +136,17 @@ void append_new_blocks(std::span<const BlockId> previous, std::span<const BlockI
   }
 }
 
+// The blocks of a piece's table that hold the positions of the tile from
+// `tile_begin` its tokens see; empty where its last token comes before the
+// tile.
+std::span<const BlockId> piece_tile_blocks(const AttentionPiece& piece, int64_t tile_begin, int64_t block_size) {
+  const AttentionSequence& seq = *piece.sequence;
+  const int64_t seen = std::min(tile_begin + kTile, seq.start_position + piece.token_end);
+  if (seen <= tile_begin) return {};
+  const int64_t first = tile_begin / block_size;
+  return seq.block_table.subspan(first, (seen + block_size - 1) / block_size - first);
+}
+
 // One tile of an item, for its first KV head (another head's K and V runs
 // lie head_stride elements further on).
 template <typename T>
@@ -144,7 +155,8 @@ struct TilePlan {
   std::vector<int64_t> rows, visible;  // the rows that see the tile, and how many of its keys each sees
   std::vector<const T*> keys;          // per key: its first word (pair 0), pair i at + i * 2 * block_size
   std::vector<const T*> values;        // per key: its value's dim 0 (its dims v_tokens_per_word() apart)
-  std::vector<BlockId> blocks;         // the blocks read, for the prefetch
+  std::vector<BlockId> blocks;         // to ask memory for during the tile before: those read, and (attend)
+                                       // a share of the item's last tile's
   int64_t score_blocks = 0;            // score_block calls per KV head
 
   void clear() {
@@ -209,14 +221,13 @@ void plan_tile(const AttentionShape& s, const AttentionItem& item, std::span<con
   int64_t row = 0;
   for (const AttentionPiece& piece : item.pieces) {
     const AttentionSequence& seq = *piece.sequence;
-    const int64_t first = seq.start_position + piece.token_begin, last = seq.start_position + piece.token_end - 1;
+    const int64_t first = seq.start_position + piece.token_begin;
     const int64_t piece_rows = (piece.token_end - piece.token_begin) * group;
-    if (last < tile_begin) {
+    const std::span<const BlockId> blocks = piece_tile_blocks(piece, tile_begin, bs);
+    if (blocks.empty()) {
       row += piece_rows;
       continue;
     }
-    const std::span<const BlockId> blocks =
-        seq.block_table.subspan(first_block, (std::min(tile_begin + kTile, last + 1) - 1) / bs + 1 - first_block);
     const size_t common = std::min(blocks.size(), cluster_blocks.size());
     if (plan->clusters.empty() || !std::equal(blocks.begin(), blocks.begin() + common, cluster_blocks.begin())) {
       close();
@@ -301,12 +312,8 @@ void tile_blocks(const AttentionItem& item, int64_t tile_begin, int64_t block_si
   out->clear();
   std::span<const BlockId> previous;
   for (const AttentionPiece& piece : item.pieces) {
-    const AttentionSequence& seq = *piece.sequence;
-    const int64_t seen = std::min(tile_begin + kTile, seq.start_position + piece.token_end);
-    if (seen <= tile_begin) continue;
-    const int64_t first = tile_begin / block_size;
-    const std::span<const BlockId> blocks =
-        seq.block_table.subspan(first, (seen + block_size - 1) / block_size - first);
+    const std::span<const BlockId> blocks = piece_tile_blocks(piece, tile_begin, block_size);
+    if (blocks.empty()) continue;
     append_new_blocks(previous, blocks, out);
     previous = blocks;
   }
@@ -469,8 +476,8 @@ LLMBATCH_AVX2 void attend_cluster(const AttentionShape& s, const TilePlan<T>& pl
         if constexpr (std::is_same_v<T, uint16_t>) {
           if (c.keys == kTile && std::all_of(visible, visible + n, [](int64_t v) { return v == kTile; })) {
             with_rows(n, [&]<int R>() LLMBATCH_AVX512_BF16 {
-              score_softmax_tile_dot<R>(b.q_words, groups, stride, hd, prefetch.take(), scores, b.p, visible, max,
-                                        sum16, b.acc, p_words);
+              score_softmax_tile_dot<R>(b.q_words, groups, stride, hd, prefetch.take(), scores, visible, max, sum16,
+                                        b.acc, p_words);
             });
           } else {
             score_rows_wide(n, b.q_words, groups, stride, hd, scores, 0, c.keys, prefetch);
@@ -564,22 +571,22 @@ LLMBATCH_AVX2 void attend(const AttentionShape& s, const AttentionItem& item, co
   // whole item's arithmetic rather than the last tile's but one; that one
   // asks for them again, as its next tile's, for the lines L2 (1 MiB here)
   // has let go since: 32 forks' own blocks can pass it.
-  thread_local std::vector<BlockId> last_blocks, asked;
-  const int64_t tiles = last_position / kTile + 1;
-  tile_blocks(item, (tiles - 1) * kTile, s.block_size, &last_blocks);
+  thread_local std::vector<BlockId> last_blocks;
+  const int64_t tiles = last_position / kTile + 1, shares = tiles - 2;
+  if (shares > 0) tile_blocks(item, (tiles - 1) * kTile, s.block_size, &last_blocks);
   plan_tile(s, item, w.position, k_cache, v_cache, 0, form, &plans[0]);
   for (int64_t tile_begin = 0, t = 0; tile_begin <= last_position; tile_begin += kTile, t ^= 1) {
     const TilePlan<T>& plan = plans[t];
     plans[t ^ 1].clear();
     if (tile_begin + kTile <= last_position) {
-      plan_tile(s, item, w.position, k_cache, v_cache, tile_begin + kTile, form, &plans[t ^ 1]);
-      asked = plans[t ^ 1].blocks;
-      if (const int64_t tile = tile_begin / kTile, shares = tiles - 2; tile < shares) {
+      TilePlan<T>& next_plan = plans[t ^ 1];
+      plan_tile(s, item, w.position, k_cache, v_cache, tile_begin + kTile, form, &next_plan);
+      if (const int64_t tile = tile_begin / kTile; tile < shares) {
         const int64_t n = std::ssize(last_blocks);
         const auto share = last_blocks.begin() + n * tile / shares;
-        asked.insert(asked.end(), share, last_blocks.begin() + n * (tile + 1) / shares);
+        next_plan.blocks.insert(next_plan.blocks.end(), share, last_blocks.begin() + n * (tile + 1) / shares);
       }
-      prefetch.plan(asked, s, item.kv_head_begin, heads, k_cache, v_cache);
+      prefetch.plan(next_plan.blocks, s, item.kv_head_begin, heads, k_cache, v_cache);
     } else if (next != nullptr) {  // the last tile: the next item's first is asked for
       tile_blocks(*next, 0, s.block_size, &next_blocks);
       prefetch.plan(next_blocks, s, next->kv_head_begin, next->kv_head_end - next->kv_head_begin, k_cache, v_cache);
