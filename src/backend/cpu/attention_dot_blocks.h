@@ -20,13 +20,19 @@ namespace {
 //
 // q rounded to bf16 (row_to_bf16_pairs) and the softmax weights p too
 // (softmax_rows_dot), K and V bf16 from the cache: one VDPBF16PS adds a
-// pair of products to each of 16 lanes. Scores: lane = key, the pair = 2 dims of the key's word, a chain
-// over the pairs of dims. Values: lane = dim, the pair = 2 tokens of V's
-// word, a chain over the pairs of keys in order. 2 multiply-adds per lane
-// and instruction where the f32 forms do 1.
+// pair of products to each of 16 lanes. Scores: lane = key, the pair = 2
+// dims of the key's word, a chain over the pairs of dims. Values: lane =
+// dim, the pair = 2 tokens of V's word, a chain over the pairs of keys in
+// order. 2 multiply-adds per lane and instruction where the f32 forms do 1.
 
 // Prefetch lines a dot block asks for per pair of dims at most.
 constexpr int kDotLinesPerPair = 2 * kWideLinesPerDim;
+
+// Asks for up to kDotLinesPerPair of the share's lines, `*left` of them
+// not yet asked for: a score loop's step per pair of dims.
+inline void ask_pair_lines(NextTileLines::Share& share, int64_t* left) {
+  for (int l = 0; l < kDotLinesPerPair && *left > 0; ++l, --*left) ask_next_line(share);
+}
 
 // acc[r][x] += word i of row r (a bf16 pair, to every lane) · b[x], for R
 // rows and X vectors of 16 lanes: one link of each lane's chain, scores and
@@ -67,8 +73,8 @@ LLMBATCH_AVX512_BF16 inline void score_chains_dot(const uint32_t* const* q, cons
     LLMBATCH_UNROLL
     for (int r = 0; r < R; ++r) acc[r][g] = _mm512_setzero_ps();
   }
-  for (int64_t i = 0, ask = prefetch.lines; i < hd / 2; ++i) {
-    for (int l = 0; l < kDotLinesPerPair && ask > 0; ++l, --ask) ask_next_line(prefetch);
+  for (int64_t i = 0, left = prefetch.lines; i < hd / 2; ++i) {
+    ask_pair_lines(prefetch, &left);
     add_score_pair(q, pairs, i * pair_stride, i, acc);
   }
 }
@@ -141,10 +147,10 @@ template <int N, int H, int G>
 LLMBATCH_AVX512_BF16 void score_heads_dot(const uint32_t* const* q, const uint16_t* const* k, int64_t pair_stride,
                                           int64_t hd, float* const* s, NextTileLines::Share* prefetch) {
   __m512 acc[H][N][G];
-  int64_t ask[H];
+  int64_t left[H];
   LLMBATCH_UNROLL
   for (int h = 0; h < H; ++h) {
-    ask[h] = prefetch[h].lines;
+    left[h] = prefetch[h].lines;
     LLMBATCH_UNROLL
     for (int n = 0; n < N; ++n) {
       LLMBATCH_UNROLL
@@ -154,7 +160,7 @@ LLMBATCH_AVX512_BF16 void score_heads_dot(const uint32_t* const* q, const uint16
   for (int64_t i = 0; i < hd / 2; ++i) {
     LLMBATCH_UNROLL
     for (int h = 0; h < H; ++h) {
-      for (int l = 0; l < kDotLinesPerPair && ask[h] > 0; ++l, --ask[h]) ask_next_line(prefetch[h]);
+      ask_pair_lines(prefetch[h], &left[h]);
       add_score_pair(q + h * N, k + h * G, i * pair_stride, i, acc[h]);
     }
   }
@@ -306,12 +312,12 @@ LLMBATCH_AVX512_BF16 void softmax_rows_dot(int64_t n, const float* const* s, con
 // round trip through memory and the masks; a row's first tile sets its
 // reference to the tile's max as softmax_rows_dot does (no NaN: the max is
 // the same in any order, but for a zero's sign, which 2^(x - max) and
-// max + kLazyMax do not see). Else the scores go to `scores` (row r at r * kTile)
-// and softmax_rows_dot takes the block, as it does a NaN score.
+// max + kLazyMax do not see). Else the scores go to `scores` (row r at
+// r * kTile) and softmax_rows_dot takes the block, as it does a NaN score.
 template <int R>
-LLMBATCH_AVX512_BF16 void softmax_tile_dot(const __m512 (&acc)[R][kTile / 16], float* scores, const float* const* s,
-                                           const int64_t* visible, float* const* max, float* const* sum16,
-                                           float* const* out_acc, int64_t hd, uint32_t* p_words) {
+LLMBATCH_AVX512_BF16 void softmax_tile_dot(const __m512 (&acc)[R][kTile / 16], float* scores, const int64_t* visible,
+                                           float* const* max, float* const* sum16, float* const* out_acc, int64_t hd,
+                                           uint32_t* p_words) {
   static_assert(kTile / 16 == 4);
   __mmask16 elsewhere = 0;  // lanes that send the block to softmax_rows_dot
   float reference[R];
@@ -332,7 +338,9 @@ LLMBATCH_AVX512_BF16 void softmax_tile_dot(const __m512 (&acc)[R][kTile / 16], f
   }
   if (elsewhere != 0) {
     store_scores(acc, scores, 0);
-    return softmax_rows_dot(R, s, visible, max, sum16, out_acc, hd, p_words);
+    const float* rows[R];
+    for (int r = 0; r < R; ++r) rows[r] = scores + r * kTile;
+    return softmax_rows_dot(R, rows, visible, max, sum16, out_acc, hd, p_words);
   }
   LLMBATCH_UNROLL
   for (int r = 0; r < R; ++r) {
@@ -354,12 +362,11 @@ LLMBATCH_AVX512_BF16 void softmax_tile_dot(const __m512 (&acc)[R][kTile / 16], f
 template <int R>
 LLMBATCH_AVX512_BF16 void score_softmax_tile_dot(const uint32_t* const* q, const uint16_t* const* k,
                                                  int64_t pair_stride, int64_t hd, NextTileLines::Share prefetch,
-                                                 float* scores, const float* const* s, const int64_t* visible,
-                                                 float* const* max, float* const* sum16, float* const* out_acc,
-                                                 uint32_t* p_words) {
+                                                 float* scores, const int64_t* visible, float* const* max,
+                                                 float* const* sum16, float* const* out_acc, uint32_t* p_words) {
   __m512 acc[R][kTile / 16];
   score_chains_dot(q, k, pair_stride, hd, prefetch, acc);
-  softmax_tile_dot(acc, scores, s, visible, max, sum16, out_acc, hd, p_words);
+  softmax_tile_dot(acc, scores, visible, max, sum16, out_acc, hd, p_words);
 }
 
 // A dot-form row's sum: its 16 lanes added in a fixed order.
