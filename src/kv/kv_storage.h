@@ -21,14 +21,14 @@
 // v_run_offset() are the one place that spells the layout out (k_element()
 // and v_element() put them together); k_data() and v_data() are the
 // layer's array and the same array one half block on, so a kv_head_run()
-// offset serves both. A device backend
-// keeps its own storage with the same addressing and the same bookkeeping.
+// offset serves both. A device backend keeps its own storage with the same
+// addressing and the same bookkeeping.
 //
 // Memory: one AnonymousMemory mapping (huge pages), zero-filled and
 // committed at creation. Every layer's array starts 64-byte aligned, and
 // kKvReadableTail readable bytes follow the last one (vector loads may read
-// one value past a run's end); a K or V block is 64-byte aligned when block_bytes() is a
-// multiple of 64 (any head_dim that is a multiple of 32). Slots no
+// one value past a run's end); a K or V block is 64-byte aligned when
+// block_bytes() is a multiple of 64 (any head_dim that is a multiple of 32). Slots no
 // sequence has written read as zeros. Not thread-safe for concurrent
 // copy_block() on the same blocks.
 #pragma once

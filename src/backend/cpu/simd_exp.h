@@ -4,9 +4,10 @@
 // (avx512f for exp2_avx512 and exp2_bf16_avx512).
 //
 // exp2_avx2 and exp2_avx512 clamp x to [-127, 127]; results below 2^-126
-// flush to 0 (so -inf gives 0, as a softmax needs). x = n + f with |f| ≤ 1/2 and 2^f by its
-// degree-7 Taylor polynomial (truncation ≈ 5e-9 relative, below f32
-// rounding), 2^n put into the exponent: within 2 ulp of exp2 throughout.
+// flush to 0 (so -inf gives 0, as a softmax needs). x = n + f with
+// |f| ≤ 1/2 and 2^f by its degree-7 Taylor polynomial (truncation ≈ 5e-9
+// relative, below f32 rounding), 2^n put into the exponent: within 2 ulp of
+// exp2 throughout.
 // The same inputs give the same bits everywhere, which is all that batch
 // invariance asks of it. exp2_bf16_avx512, for weights rounded to bf16
 // next, is its cheaper cousin: a degree-4 polynomial and VSCALEFPS, within

@@ -285,10 +285,9 @@ TEST_P(AttentionTest, SlotsPastTheSequenceNeverReachTheOutput) {
   const std::vector<float> clean = decode_all();
   // NaN in every slot of the sequence's blocks past its last position.
   const int64_t slots = std::ssize(s.table) * bs - len;
-  std::vector<float> nan((len + slots) * p.kv_heads * p.head_dim, std::numeric_limits<float>::quiet_NaN());
   std::vector<float> k = s.k, v = s.v;
-  k.insert(k.end(), nan.begin(), nan.begin() + slots * p.kv_heads * p.head_dim);
-  v.insert(v.end(), nan.begin(), nan.begin() + slots * p.kv_heads * p.head_dim);
+  k.resize(k.size() + slots * p.kv_heads * p.head_dim, std::numeric_limits<float>::quiet_NaN());
+  v.resize(k.size(), std::numeric_limits<float>::quiet_NaN());
   store(p, k, s.table, len + slots, true, cache.k);
   store(p, v, s.table, len + slots, false, cache.v);
   const std::vector<float> dirty = decode_all();
